@@ -1,0 +1,89 @@
+// Transport: the seam between the bus and a message system (NATS Core semantics:
+// subjects, queue groups, at-most-once delivery, no acknowledgements). Two
+// implementations ship with the core: the in-process transport (inmem_transport.h)
+// and NATS (nats_transport.h). Tests may add their own, like LevelDB's Env.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+// Delivery: handlers are called on a transport-owned thread; calls for one
+// subscription never overlap and arrive in publish order from one publisher.
+// A handler must not block for long (the bus hands real work to its executor).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "oaio/result.h"
+
+namespace oaio {
+
+// One delivered message. The views are valid only during the handler call.
+struct TransportMessage {
+  std::string_view subject;
+  std::string_view reply;   // the NATS reply subject, empty when none
+  std::string_view data;
+  // Non-zero for a header-only NATS status message (e.g. 503 "no responders",
+  // WIRE.md §11 [E1]); `data` is then empty and must not be decoded.
+  int status = 0;
+};
+
+using MessageHandler = std::function<void(const TransportMessage&)>;
+
+// What a transport can do; the bus adapts its behaviour (e.g. [E1] needs headers).
+struct TransportCapabilities {
+  bool no_responders = false;     // the server reports "no responders" (503) to the reply inbox
+  std::size_t max_payload = 0;    // largest message body the server accepts; 0 = unlimited
+};
+
+enum class ConnectionEvent { kDisconnected, kReconnected, kClosed };
+using ConnectionListener = std::function<void(ConnectionEvent)>;
+
+// A live subscription. Destroying it unsubscribes. After unsubscribe() returns no new
+// delivery starts; one already running may finish on its thread, and the handler
+// object is destroyed by the transport once no call can happen any more. Never call
+// unsubscribe() expecting it to wait for the handler (it may run on that very thread).
+class TransportSubscription {
+ public:
+  virtual ~TransportSubscription() = default;
+  virtual void unsubscribe() = 0;  // idempotent
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Sends one message. `reply` may be empty. Fails with TRANSPORT_FAILURE when the
+  // connection is closed or not connected, and INVALID_REQUEST when data exceeds
+  // max_payload (nothing is sent then).
+  virtual Status publish(std::string_view subject, std::string_view reply, std::string_view data) = 0;
+
+  // Subscribes to `subject` (wildcards allowed here; the bus checks names before).
+  // A non-empty `queue` joins that queue group: each message goes to one member.
+  virtual Result<std::unique_ptr<TransportSubscription>> subscribe(std::string_view subject,
+                                                                   std::string_view queue,
+                                                                   MessageHandler handler) = 0;
+
+  // A fresh unique inbox subject, "_INBOX.<unique token>".
+  virtual std::string new_inbox() = 0;
+
+  // Waits until everything published so far has reached the server (round trip).
+  virtual Status flush(std::chrono::milliseconds timeout) = 0;
+
+  virtual TransportCapabilities capabilities() const = 0;
+
+  // True while the transport can send (NATS: connected, not reconnecting).
+  virtual bool connected() const = 0;
+
+  // Registers a listener for connection changes (called on a transport thread). Returns
+  // an id for remove_connection_listener.
+  virtual int add_connection_listener(ConnectionListener listener) = 0;
+  virtual void remove_connection_listener(int id) = 0;
+
+  // Closes the connection; later publishes fail. Idempotent. Subscriptions stop.
+  virtual void close() = 0;
+};
+
+}  // namespace oaio
