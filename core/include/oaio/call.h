@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,6 +70,9 @@ class Call {
   virtual bool cancelled() const = 0;
   // Runs `fn` once on cancellation (at once if already cancelled). Thread-safe.
   virtual void on_cancel(std::function<void()> fn) = 0;
+  // Runs `fn` on a bus executor thread after `delay` (e.g. a retry back-off) without
+  // holding any thread meanwhile. Dropped if the bus shuts down first.
+  virtual void post_after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 };
 
 // Completion of a handler, called exactly once, from any thread.

@@ -55,10 +55,10 @@ inline constexpr std::string_view kHeartbeatMs = "acp.heartbeat_ms";  // [E3]
 struct Envelope {
   std::string spec_version{kSpecVersion};
   std::int64_t schema_version = kSchemaVersion;
-  std::string event_id;     // empty: the encoder does NOT invent one; builders call new_event_id()
+  std::string event_id;     // empty: the encoder writes a new UUIDv7 (make_envelope sets one)
   std::string event_type;
   std::string frame_type;   // omitted when empty
-  std::string occurred_at;  // RFC 3339; empty = unknown (decoder) / the encoder writes it as is
+  std::string occurred_at;  // RFC 3339; empty = unknown (decoder) / now (encoder)
   std::string trace_id;
   std::string span_id;
   std::string traceparent;

@@ -4,9 +4,11 @@
 // and NATS (nats_transport.h). Tests may add their own, like LevelDB's Env.
 //
 // Thread-safety: every method may be called from any thread concurrently.
-// Delivery: handlers are called on a transport-owned thread; calls for one
-// subscription never overlap and arrive in publish order from one publisher.
-// A handler must not block for long (the bus hands real work to its executor).
+// Delivery: handlers are called on a transport-owned thread (NATS: one per
+// subscription, so calls for one subscription never overlap) or on the publishing
+// thread (in-process, where calls from different publishers may overlap). Messages
+// from one publisher arrive in publish order. The bus relies on neither more than
+// that. A handler must not block for long (the bus hands real work to its executor).
 #pragma once
 
 #include <chrono>

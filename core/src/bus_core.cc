@@ -1,0 +1,683 @@
+#include "bus_core.h"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+
+#include "call_impl.h"
+#include "oaio/subject.h"
+#include "reply_builder.h"
+#include "stream_writer_impl.h"
+
+namespace oaio::detail {
+
+// One served target.
+struct BusCore::Served {
+  std::string target;
+  bool is_stream = false;
+  bool run_inline = false;
+  Handler handler;  // with the middleware chain applied
+  std::shared_ptr<Lane> lane;
+  std::unique_ptr<TransportSubscription> subscription;
+  std::atomic<bool> active{true};
+
+  void stop() {
+    active = false;
+    if (subscription) subscription->unsubscribe();
+  }
+};
+
+namespace {
+
+// The internal Bus view: forwards to the core it lives in.
+class CoreView final : public Bus {
+ public:
+  explicit CoreView(BusCore* core) : core_(core) {}
+  void invoke_async(std::string_view target, Envelope request, CallOptions options,
+                    std::function<void(Result<Envelope>)> done) override {
+    core_->invoke_async(target, std::move(request), options, std::move(done));
+  }
+  CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options, FrameHandler on_frame,
+                               StreamEndHandler on_end) override {
+    return core_->stream_invoke_async(target, std::move(request), options, std::move(on_frame), std::move(on_end));
+  }
+  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
+                                                      CallOptions options) override {
+    return core_->stream_invoke(target, std::move(request), options);
+  }
+  Status publish(Envelope event) override { return core_->publish(std::move(event)); }
+  Result<Subscription> subscribe(std::string_view event_type, EventHandler handler,
+                                 SubscribeOptions options) override {
+    return core_->subscribe(event_type, std::move(handler), std::move(options));
+  }
+  Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler,
+                                     SubscribeOptions options) override {
+    return core_->subscribe_raw(subject, std::move(handler), std::move(options));
+  }
+  void use(Middleware middleware) override { core_->use(std::move(middleware)); }
+  Result<Subscription> handle_invoke(std::string_view target, Handler handler, HandlerOptions options) override {
+    return core_->handle(target, std::move(handler), std::move(options), false);
+  }
+  Result<Subscription> handle_stream(std::string_view target, Handler handler, HandlerOptions options) override {
+    return core_->handle(target, std::move(handler), std::move(options), true);
+  }
+  Status drain(std::chrono::milliseconds deadline) override { return core_->drain(deadline); }
+  const BusOptions& options() const override { return core_->options(); }
+  BusStats stats() const override { return core_->stats(); }
+  Transport& transport() override { return core_->transport(); }
+
+ private:
+  BusCore* core_;
+};
+
+std::size_t default_workers() {
+  std::size_t hw = std::thread::hardware_concurrency();
+  return std::max<std::size_t>(4, 2 * hw);
+}
+
+// WIRE.md §7: encoders use only the eight ACP codes.
+Status wire_error(const Status& s) {
+  if (s.code() == ErrorCode::kUnknown || s.code() == ErrorCode::kOk) {
+    return Status::unavailable(s.message().empty() ? std::string("agent error") : s.message());
+  }
+  return s;
+}
+
+Status panic(const char* what) { return Status::unavailable(std::string("handler panic: ") + what); }
+
+}  // namespace
+
+BusCore::BusCore(std::shared_ptr<Transport> transport, BusOptions options)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      logger_(options_.logger ? options_.logger : make_stderr_logger()),
+      view_(std::make_unique<CoreView>(this)),
+      executor_(std::make_unique<Executor>(options_.worker_threads ? options_.worker_threads : default_workers())),
+      timers_(std::make_unique<TimerService>()) {}
+
+BusCore::~BusCore() { shutdown(); }
+
+void BusCore::init() {
+  std::weak_ptr<BusCore> weak = weak_from_this();
+  connection_listener_ = transport_->add_connection_listener([weak](ConnectionEvent event) {
+    auto core = weak.lock();
+    if (!core) return;
+    if (event == ConnectionEvent::kDisconnected || event == ConnectionEvent::kClosed) {
+      // Calls in flight cannot get their replies any more: fail them now, not at timeout.
+      core->fail_all_calls(Status::transport("connection to the message server lost"));
+    }
+  });
+}
+
+void BusCore::log(LogLevel level, const std::string& message) const {
+  if (logger_->enabled(level)) logger_->log(level, message);
+}
+
+void BusCore::shutdown() {
+  if (shut_down_.exchange(true)) return;
+  draining_ = true;
+  if (connection_listener_ >= 0) transport_->remove_connection_listener(connection_listener_);
+  std::vector<std::shared_ptr<Served>> registrations;
+  std::vector<std::shared_ptr<CallImpl>> serving;
+  {
+    std::lock_guard lock(served_mu_);
+    for (auto& w : registrations_)
+      if (auto s = w.lock()) registrations.push_back(std::move(s));
+    for (auto& [_, w] : serving_)
+      if (auto c = w.lock()) serving.push_back(std::move(c));
+  }
+  for (auto& s : registrations) s->stop();
+  fail_all_calls(Status::transport("bus closed"));
+  for (auto& c : serving) c->cancel();
+  executor_->shutdown();
+  timers_->shutdown();
+}
+
+BusStats BusCore::stats() const {
+  BusStats s;
+  s.requests_handled = requests_handled_.load();
+  s.replies_sent = replies_sent_.load();
+  s.frames_dropped = frames_dropped_.load();
+  s.requests_rejected = requests_rejected_.load();
+  s.calls_made = calls_made_.load();
+  s.events_published = events_published_.load();
+  s.events_received = events_received_.load();
+  return s;
+}
+
+// ---------------------------------------------------------------------------------
+// Client side
+
+std::chrono::milliseconds BusCore::effective_timeout(std::chrono::milliseconds t) const {
+  if (t.count() == 0) return options_.default_timeout;
+  return t;  // negative = none
+}
+
+Result<std::string> BusCore::prepare_outbound(std::string_view target, Envelope& request, const CallOptions& options) {
+  OAIO_RETURN_IF_ERROR(check_subject_name("target", target));
+  if (options_.propagate_context) {
+    const Call* parent = options.parent ? options.parent : current_call();
+    if (parent) inherit_context(request, parent->request());
+  }
+  prepare_request(request, target, options_.agent_id, options_.tenant);
+  if (!request.tenant_id.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", request.tenant_id));
+  return invoke_subject(options_.prefix, request.tenant_id, target);
+}
+
+std::uint64_t BusCore::register_call(std::weak_ptr<ClientCall> call) {
+  std::lock_guard lock(calls_mu_);
+  auto id = next_call_id_++;
+  calls_.emplace(id, std::move(call));
+  return id;
+}
+
+void BusCore::unregister_call(std::uint64_t id) {
+  std::lock_guard lock(calls_mu_);
+  calls_.erase(id);
+}
+
+void BusCore::fail_all_calls(const Status& status) {
+  std::vector<std::shared_ptr<ClientCall>> calls;
+  {
+    std::lock_guard lock(calls_mu_);
+    for (auto& [_, w] : calls_)
+      if (auto c = w.lock()) calls.push_back(std::move(c));
+  }
+  for (auto& c : calls) c->fail(status);
+}
+
+void BusCore::invoke_async(std::string_view target, Envelope request, CallOptions options,
+                           std::function<void(Result<Envelope>)> done) {
+  calls_made_.fetch_add(1, std::memory_order_relaxed);
+  if (shut_down_) return done(Status::transport("bus closed"));
+  auto subject = prepare_outbound(target, request, options);
+  if (!subject.ok()) return done(subject.status());
+  std::string inbox = transport_->new_inbox();
+  request.reply_to = inbox;
+  auto bytes = encode_envelope(request);
+  if (!bytes.ok()) return done(bytes.status().with_prefix("cannot encode request"));
+
+  // The id is needed by on_finish before the call exists: reserve it first.
+  auto id_holder = std::make_shared<std::uint64_t>(0);
+  std::weak_ptr<BusCore> weak = weak_from_this();
+  ClientCallContext ctx{transport_.get(), timers_.get(),
+                        [weak, id_holder] {
+                          if (auto core = weak.lock()) core->unregister_call(*id_holder);
+                        },
+                        shared_from_this()};
+  auto pending = std::make_shared<PendingInvoke>(std::move(ctx), std::string(target), std::move(done));
+  *id_holder = register_call(pending);
+  // The inbox callback owns the call until it completes (completion unsubscribes).
+  auto inbox_sub = transport_->subscribe(inbox, {}, [pending](const TransportMessage& m) { pending->on_message(m); });
+  if (!inbox_sub.ok()) return pending->fail(inbox_sub.status());
+  pending->start(effective_timeout(options.timeout), std::move(inbox_sub).value());
+  // [E1]: the NATS reply subject lets the server answer 503 when nobody serves the target.
+  bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
+  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
+                                    bytes.value());
+  if (!sent.ok()) pending->fail(sent);
+}
+
+CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
+                                      FrameHandler on_frame, StreamEndHandler on_end) {
+  calls_made_.fetch_add(1, std::memory_order_relaxed);
+  auto noop = [](std::string_view) {};
+  if (shut_down_) {
+    on_end(Status::transport("bus closed"));
+    return noop;
+  }
+  auto subject = prepare_outbound(target, request, options);
+  if (!subject.ok()) {
+    on_end(subject.status());
+    return noop;
+  }
+  std::string inbox = transport_->new_inbox();
+  request.reply_to = inbox;
+  // Opt-in extensions travel as reserved metadata that reference servers ignore.
+  if (options.cancel_on_abandon) request.metadata[std::string(meta_key::kCancel)] = "true";
+  auto hb = options.heartbeat.count();
+  bool heartbeat_on = hb >= 250 && hb <= 60000;
+  if (heartbeat_on) request.metadata[std::string(meta_key::kHeartbeatMs)] = std::to_string(hb);
+  auto bytes = encode_envelope(request);
+  if (!bytes.ok()) {
+    on_end(bytes.status().with_prefix("cannot encode request"));
+    return noop;
+  }
+
+  StreamCall::Limits limits;
+  limits.max_pending = options_.max_pending;
+  limits.max_gap = options_.max_gap;
+  limits.timeout = effective_timeout(options.timeout);
+  limits.idle_timeout = options.idle_timeout;
+  limits.heartbeat = heartbeat_on ? options.heartbeat : std::chrono::milliseconds(0);
+  CancelInfo cancel{options.cancel_on_abandon, inbox, request.event_id, options_.agent_id, std::string(target),
+                    request.tenant_id};
+
+  auto id_holder = std::make_shared<std::uint64_t>(0);
+  std::weak_ptr<BusCore> weak = weak_from_this();
+  ClientCallContext ctx{transport_.get(), timers_.get(),
+                        [weak, id_holder] {
+                          if (auto core = weak.lock()) core->unregister_call(*id_holder);
+                        },
+                        shared_from_this()};
+  auto call = std::make_shared<StreamCall>(std::move(ctx), std::string(target), limits, std::move(cancel),
+                                           std::move(on_frame), std::move(on_end));
+  *id_holder = register_call(call);
+  std::weak_ptr<StreamCall> weak_call = call;
+  CancelFn cancel_fn = [weak_call](std::string_view reason) {
+    if (auto c = weak_call.lock()) c->cancel(reason);
+  };
+  auto inbox_sub = transport_->subscribe(inbox, {}, [call](const TransportMessage& m) { call->on_message(m); });
+  if (!inbox_sub.ok()) {
+    call->fail(inbox_sub.status());
+    return cancel_fn;
+  }
+  call->start(std::move(inbox_sub).value());
+  bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
+  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
+                                    bytes.value());
+  if (!sent.ok()) call->fail(sent);
+  return cancel_fn;
+}
+
+Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view target, Envelope request,
+                                                             CallOptions options) {
+  auto shared = std::make_shared<ClientStreamImpl::Shared>();
+  auto returned = std::make_shared<std::atomic<bool>>(false);
+  // Filled by prepare: the request id, known only after the request is prepared.
+  std::string request_id = request.event_id.empty() ? new_event_id() : request.event_id;
+  request.event_id = request_id;
+  CancelFn cancel = stream_invoke_async(
+      target, std::move(request), options,
+      [shared](const Envelope& frame) {
+        {
+          std::lock_guard lock(shared->mu);
+          shared->frames.push_back(frame);
+        }
+        shared->cv.notify_one();
+        return true;
+      },
+      [shared](const Status& status) {
+        {
+          std::lock_guard lock(shared->mu);
+          shared->end = status;
+        }
+        shared->cv.notify_one();
+      });
+  {
+    // A failure before anything was sent (bad target, send error) is the call's result.
+    std::lock_guard lock(shared->mu);
+    if (shared->end && !shared->end->ok() && shared->frames.empty() &&
+        (shared->end->code() == ErrorCode::kInvalidRequest || shared->end->code() == ErrorCode::kCodecFailure ||
+         shared->end->code() == ErrorCode::kTransportFailure)) {
+      return *shared->end;
+    }
+  }
+  return std::unique_ptr<ClientStream>(
+      std::make_unique<ClientStreamImpl>(std::move(shared), std::move(cancel), std::move(request_id)));
+}
+
+// ---------------------------------------------------------------------------------
+// Publish / subscribe
+
+Status BusCore::publish(Envelope event) {
+  if (shut_down_) return Status::transport("bus closed");
+  if (event.event_type.empty()) return Status::invalid("publish needs an event_type");
+  OAIO_RETURN_IF_ERROR(check_subject_name("event type", event.event_type));
+  if (options_.propagate_context) {
+    if (const Call* parent = current_call()) {
+      std::string tenant = event.tenant_id;  // Publish never fills tenant_id (WIRE.md §6)
+      inherit_context(event, parent->request());
+      event.tenant_id = tenant;
+    }
+  }
+  if (event.spec_version.empty()) event.spec_version = std::string(kSpecVersion);
+  if (event.schema_version <= 0) event.schema_version = kSchemaVersion;
+  if (event.event_id.empty()) event.event_id = new_event_id();
+  if (event.occurred_at.empty()) event.occurred_at = now_timestamp();
+  const std::string& tenant = event.tenant_id.empty() ? options_.tenant : event.tenant_id;
+  if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
+  if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
+  auto bytes = encode_envelope(event);
+  if (!bytes.ok()) return bytes.status();
+  OAIO_RETURN_IF_ERROR(
+      transport_->publish(event_subject(options_.prefix, tenant, event.event_type), event.reply_to, bytes.value()));
+  events_published_.fetch_add(1, std::memory_order_relaxed);
+  return Status();
+}
+
+Result<Subscription> BusCore::subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options) {
+  OAIO_RETURN_IF_ERROR(check_subject_name("event type", event_type));
+  if (!options.queue.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("queue group", options.queue));
+  return subscribe_events(event_subject(options_.prefix, options_.tenant, event_type), std::move(handler),
+                          std::move(options));
+}
+
+Result<Subscription> BusCore::subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options) {
+  if (subject.empty()) return Status::invalid("subscribe_raw needs a subject");
+  return subscribe_events(std::string(subject), std::move(handler), std::move(options));
+}
+
+Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler handler, SubscribeOptions options) {
+  if (shut_down_) return Status::transport("bus closed");
+  // Concurrency 1: events of one subscription are handled one at a time, in order.
+  auto lane = std::make_shared<Lane>(executor_.get(), 1, options_.max_queue);
+  auto shared_handler = std::make_shared<EventHandler>(std::move(handler));
+  std::weak_ptr<BusCore> weak = weak_from_this();
+  bool run_inline = options.run_inline;
+  auto sub = transport_->subscribe(
+      subject, options.queue, [weak, lane, shared_handler, run_inline, subject](const TransportMessage& msg) {
+        auto core = weak.lock();
+        if (!core || msg.status != 0) return;
+        auto decoded = decode_envelope(msg.data);
+        if (!decoded.ok()) {
+          core->frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+          core->log(LogLevel::kWarn, "dropped undecodable event on " + std::string(msg.subject) + ": " +
+                                         decoded.status().message());
+          return;
+        }
+        core->events_received_.fetch_add(1, std::memory_order_relaxed);
+        auto event = std::make_shared<Envelope>(std::move(decoded).value());
+        auto run = [core, shared_handler, event] {
+          try {
+            (*shared_handler)(*event);
+          } catch (const std::exception& e) {
+            core->log(LogLevel::kError, "event handler for " + event->event_type + " threw: " + e.what());
+          } catch (...) {
+            core->log(LogLevel::kError, "event handler for " + event->event_type + " threw");
+          }
+        };
+        if (run_inline) return run();
+        if (!lane->submit([run](std::function<void()> release) {
+              run();
+              release();
+            })) {
+          core->frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+          core->log(LogLevel::kWarn, "event subscription on " + subject + " is overloaded: event dropped");
+        }
+      });
+  if (!sub.ok()) return sub.status();
+  auto owned = std::shared_ptr<TransportSubscription>(std::move(sub).value());
+  return Subscription([owned] { owned->unsubscribe(); });
+}
+
+// ---------------------------------------------------------------------------------
+// Server side
+
+void BusCore::use(Middleware middleware) {
+  std::lock_guard lock(middleware_mu_);
+  middleware_.push_back(std::move(middleware));
+}
+
+Result<Subscription> BusCore::handle(std::string_view target, Handler handler, HandlerOptions options,
+                                     bool is_stream) {
+  if (shut_down_) return Status::transport("bus closed");
+  OAIO_RETURN_IF_ERROR(check_subject_name("target", target));
+  std::string queue = options.queue.value_or(std::string(target));
+  if (!queue.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("queue group", queue));
+  if (!options_.tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", options_.tenant));
+
+  auto served = std::make_shared<Served>();
+  served->target = std::string(target);
+  served->is_stream = is_stream;
+  served->run_inline = options.run_inline;
+  {
+    std::lock_guard lock(middleware_mu_);
+    for (auto it = middleware_.rbegin(); it != middleware_.rend(); ++it) handler = (*it)(std::move(handler));
+  }
+  served->handler = std::move(handler);
+  served->lane = std::make_shared<Lane>(executor_.get(),
+                                        options.max_concurrency ? options.max_concurrency : options_.max_concurrency,
+                                        options.max_queue ? options.max_queue : options_.max_queue);
+  std::weak_ptr<BusCore> weak_core = weak_from_this();
+  std::weak_ptr<Served> weak_served = served;
+  auto sub = transport_->subscribe(invoke_subject(options_.prefix, options_.tenant, target), queue,
+                                   [weak_core, weak_served](const TransportMessage& msg) {
+                                     auto core = weak_core.lock();
+                                     auto s = weak_served.lock();
+                                     if (core && s && s->active) core->on_request(s, msg);
+                                   });
+  if (!sub.ok()) return sub.status();
+  served->subscription = std::move(sub).value();
+  {
+    std::lock_guard lock(served_mu_);
+    registrations_.push_back(served);
+    registrations_.erase(std::remove_if(registrations_.begin(), registrations_.end(),
+                                        [](const std::weak_ptr<Served>& w) { return w.expired(); }),
+                         registrations_.end());
+  }
+  return Subscription([served] { served->stop(); });
+}
+
+void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg) {
+  if (msg.status != 0) return;
+  auto decoded = decode_envelope(msg.data);
+  if (!decoded.ok()) {
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::kWarn, "dropped undecodable request on " + std::string(msg.subject) + ": " +
+                             decoded.status().message());
+    return;
+  }
+  Envelope request = std::move(decoded).value();
+  if (!request.reply_to.empty()) {
+    if (Status s = check_subject_name("reply_to", request.reply_to); !s.ok()) {
+      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+      log(LogLevel::kWarn, "dropped request " + request.event_id + " for " + served->target + ": " + s.message());
+      return;
+    }
+  } else if (served->is_stream) {
+    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+    log(LogLevel::kWarn, "dropped stream request " + request.event_id + " for " + served->target + ": no reply_to");
+    return;
+  }
+  if (draining_) {
+    requests_rejected_.fetch_add(1, std::memory_order_relaxed);
+    reply_error(request, Status::unavailable("target \"" + served->target + "\" is draining"), served->is_stream);
+    return;
+  }
+
+  auto call = std::make_shared<CallImpl>(std::move(request), served->target, served->is_stream, view_.get());
+  {
+    std::weak_ptr<BusCore> weak = weak_from_this();
+    call->set_scheduler([weak](std::chrono::milliseconds delay, std::function<void()> fn) {
+      auto core = weak.lock();
+      if (!core) return;
+      core->timers_->schedule_after(delay, [weak, fn = std::move(fn)]() mutable {
+        if (auto c = weak.lock()) c->executor_->post(std::move(fn));
+      });
+    });
+  }
+  if (served->is_stream) {
+    const Envelope& req = call->request();
+    std::weak_ptr<BusCore> weak = weak_from_this();
+    std::string reply_to = req.reply_to;
+    auto writer = std::make_shared<StreamWriterImpl>(req, options_.agent_id, [weak, reply_to](const Envelope& frame) {
+      auto core = weak.lock();
+      return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
+    });
+    call->set_writer(writer);
+    // [E2]: listen for the caller's cancel before the handler starts.
+    if (metadata_bool(req.metadata, meta_key::kCancel).value_or(false)) {
+      std::weak_ptr<CallImpl> weak_call = call;
+      std::string request_id = req.event_id;
+      auto cancel_sub = transport_->subscribe(
+          cancel_subject(reply_to), {}, [weak, weak_call, request_id](const TransportMessage& m) {
+            if (m.status != 0) return;
+            auto cancel = decode_envelope(m.data);
+            if (!cancel.ok() || cancel.value().correlation_id != request_id) return;
+            auto core = weak.lock();
+            auto c = weak_call.lock();
+            if (!core || !c) return;
+            // Never act on the delivery thread: the writer may be publishing right here.
+            core->executor_->post([c] {
+              c->writer_impl()->cancel_by_caller();
+              c->cancel();
+            });
+          });
+      if (cancel_sub.ok()) {
+        std::shared_ptr<TransportSubscription> owned(std::move(cancel_sub).value());
+        call->add_cleanup([owned] { owned->unsubscribe(); });
+      } else {
+        log(LogLevel::kWarn, "cannot listen for cancel of " + req.event_id + ": " + cancel_sub.status().message());
+      }
+    }
+    // [E3]
+    if (auto hb = metadata_int(req.metadata, meta_key::kHeartbeatMs); hb && *hb >= 250 && *hb <= 60000) {
+      start_heartbeats(call, std::chrono::milliseconds(*hb));
+    }
+  }
+  requests_handled_.fetch_add(1, std::memory_order_relaxed);
+  dispatch(served, std::move(call));
+}
+
+void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call) {
+  std::uint64_t serving_id;
+  {
+    std::lock_guard lock(served_mu_);
+    serving_id = next_serving_id_++;
+    serving_.emplace(serving_id, call);
+  }
+  auto core = shared_from_this();
+  auto finish_serving = [core, serving_id] {
+    {
+      std::lock_guard lock(core->served_mu_);
+      core->serving_.erase(serving_id);
+    }
+    core->serving_cv_.notify_all();
+  };
+  LaneTask task = [core, served, call, finish_serving](std::function<void()> release) {
+    auto completed = std::make_shared<std::atomic<bool>>(false);
+    Done done = [core, call, release, finish_serving, completed](Result<Envelope> result) {
+      if (completed->exchange(true)) {
+        core->log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
+        return;
+      }
+      if (call->is_stream()) {
+        call->writer_impl()->finish(result.ok() ? Status() : result.status());
+      } else {
+        core->complete_invoke(call, std::move(result));
+      }
+      call->run_cleanups();
+      finish_serving();
+      release();
+    };
+    if (core->shut_down_) return done(Status::unavailable("bus closed before the handler started"));
+    CallScope scope(core->options_.propagate_context ? call.get() : nullptr);
+    try {
+      served->handler(call, done);
+    } catch (const std::exception& e) {
+      done(panic(e.what()));
+    } catch (...) {
+      done(panic("unknown exception"));
+    }
+  };
+  if (served->run_inline) {
+    task([] {});
+    return;
+  }
+  if (!served->lane->submit(std::move(task))) {
+    requests_rejected_.fetch_add(1, std::memory_order_relaxed);
+    reply_error(call->request(),
+                Status::backpressure("target \"" + served->target + "\" is overloaded: its queue is full"),
+                call->is_stream());
+    call->run_cleanups();
+    finish_serving();
+  }
+}
+
+void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result) {
+  const Envelope& request = call->request();
+  if (request.reply_to.empty()) {
+    if (!result.ok()) log(LogLevel::kWarn, "handler for \"" + call->target() + "\" failed: " + result.status().to_string());
+    return;  // fire-and-forget request: nothing to answer
+  }
+  Envelope reply;
+  if (!result.ok()) {
+    reply = make_reply_shell(request, event_type::kResponseError, options_.agent_id);
+    reply.payload = encode_error_payload(wire_error(result.status()));
+    reply.is_final = true;
+  } else {
+    Envelope value = std::move(result).value();
+    if (value.event_type.empty()) {
+      reply = make_reply_shell(request, event_type::kResponseFinal, options_.agent_id);
+      reply.payload = std::move(value.payload);
+      reply.metadata = merged_metadata(request.metadata, value.metadata);
+      reply.is_final = true;
+    } else {
+      reply = std::move(value);
+      complete_reply(reply, request, options_.agent_id);
+    }
+  }
+  reply.seq = 0;  // an invoke reply has no seq key
+  Status sent = publish_reply(request.reply_to, reply);
+  if (!sent.ok()) {
+    log(LogLevel::kWarn, "reply to " + request.event_id + " for \"" + call->target() + "\" failed: " + sent.message());
+    if (reply.event_type != event_type::kResponseError &&
+        (sent.code() == ErrorCode::kCodecFailure || sent.code() == ErrorCode::kInvalidRequest)) {
+      // The result could not be sent (bad JSON, too large): tell the caller instead of
+      // letting it time out.
+      reply_error(request, sent.with_prefix("reply could not be sent"), false);
+    }
+  }
+}
+
+void BusCore::reply_error(const Envelope& request, const Status& error, bool /*is_stream*/) {
+  if (request.reply_to.empty()) return;
+  Envelope reply = make_reply_shell(request, event_type::kResponseError, options_.agent_id);
+  reply.payload = encode_error_payload(wire_error(error));
+  reply.is_final = true;  // as the only frame of a stream it takes seq 0, written without the key
+  Status sent = publish_reply(request.reply_to, reply);
+  if (!sent.ok()) log(LogLevel::kWarn, "error reply to " + request.event_id + " failed: " + sent.message());
+}
+
+Status BusCore::publish_reply(const std::string& reply_to, const Envelope& frame) {
+  auto bytes = encode_envelope(frame);
+  if (!bytes.ok()) return bytes.status();
+  Status s = transport_->publish(reply_to, {}, bytes.value());
+  if (s.ok()) replies_sent_.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+void BusCore::start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval) {
+  auto writer = call->writer_impl();
+  auto next = writer->heartbeat(interval, /*force=*/true);  // the first goes out at once
+  if (!next) return;
+  std::weak_ptr<BusCore> weak_core = weak_from_this();
+  std::weak_ptr<StreamWriterImpl> weak_writer = writer;
+  auto tick = std::make_shared<std::function<void()>>();
+  *tick = [weak_core, weak_writer, interval, tick_weak = std::weak_ptr<std::function<void()>>(tick)] {
+    auto core = weak_core.lock();
+    auto w = weak_writer.lock();
+    auto self = tick_weak.lock();
+    if (!core || !w || !self) return;
+    if (auto due = w->heartbeat(interval, false)) core->timers_->schedule(*due, [self] { (*self)(); });
+  };
+  // The call owns the tick function; the timer only holds weak references.
+  call->add_cleanup([tick] {});
+  timers_->schedule(*next, [t = std::weak_ptr<std::function<void()>>(tick)] {
+    if (auto f = t.lock()) (*f)();
+  });
+}
+
+Status BusCore::drain(std::chrono::milliseconds deadline) {
+  draining_ = true;
+  std::vector<std::shared_ptr<Served>> registrations;
+  {
+    std::lock_guard lock(served_mu_);
+    for (auto& w : registrations_)
+      if (auto s = w.lock()) registrations.push_back(std::move(s));
+  }
+  // Stop taking requests: with queue groups, other replicas get them from now on.
+  for (auto& s : registrations) s->stop();
+  std::unique_lock lock(served_mu_);
+  bool idle = serving_cv_.wait_for(lock, deadline, [&] { return serving_.empty(); });
+  if (idle) return Status();
+  std::vector<std::shared_ptr<CallImpl>> remaining;
+  for (auto& [_, w] : serving_)
+    if (auto c = w.lock()) remaining.push_back(std::move(c));
+  lock.unlock();
+  for (auto& c : remaining) c->cancel();
+  return Status::timeout(std::to_string(remaining.size()) + " call(s) still running at the drain deadline; cancelled");
+}
+
+}  // namespace oaio::detail

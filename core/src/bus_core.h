@@ -1,0 +1,104 @@
+// BusCore: the implementation behind oaio::Bus. It is shared-owned: the user's Bus
+// handle, every in-flight call and every transport callback hold it, so a handler
+// completing late on its own thread never touches freed memory. The Bus handle's
+// destructor shuts the core down (subscriptions stopped, calls failed, executor
+// joined); the memory goes when the last reference does.
+//
+// Thread-safety: all public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "client_calls.h"
+#include "executor.h"
+#include "oaio/bus.h"
+#include "timer.h"
+
+namespace oaio::detail {
+
+class CallImpl;
+
+class BusCore final : public std::enable_shared_from_this<BusCore> {
+ public:
+  BusCore(std::shared_ptr<Transport> transport, BusOptions options);
+  ~BusCore();
+
+  // Installs the connection listener; called once right after construction.
+  void init();
+  // Stops everything; idempotent. REQUIRES: not called from a bus executor thread.
+  void shutdown();
+
+  // The internal Bus view handed to handlers as Call::bus().
+  Bus& view() { return *view_; }
+
+  void invoke_async(std::string_view target, Envelope request, CallOptions options,
+                    std::function<void(Result<Envelope>)> done);
+  CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
+                               FrameHandler on_frame, StreamEndHandler on_end);
+  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
+                                                      CallOptions options);
+  Status publish(Envelope event);
+  Result<Subscription> subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options);
+  Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options);
+  void use(Middleware middleware);
+  Result<Subscription> handle(std::string_view target, Handler handler, HandlerOptions options, bool is_stream);
+  Status drain(std::chrono::milliseconds deadline);
+
+  const BusOptions& options() const { return options_; }
+  BusStats stats() const;
+  Transport& transport() { return *transport_; }
+
+ private:
+  struct Served;  // one handle_invoke/handle_stream registration
+
+  std::chrono::milliseconds effective_timeout(std::chrono::milliseconds t) const;
+  // Fills the outbound request and checks names. Returns the subject to publish to.
+  Result<std::string> prepare_outbound(std::string_view target, Envelope& request, const CallOptions& options);
+  std::uint64_t register_call(std::weak_ptr<ClientCall> call);
+  void unregister_call(std::uint64_t id);
+  void fail_all_calls(const Status& status);
+
+  void on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg);
+  void dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call);
+  void complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result);
+  void reply_error(const Envelope& request, const Status& error, bool is_stream);
+  Status publish_reply(const std::string& reply_to, const Envelope& frame);
+  void start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval);
+  Result<Subscription> subscribe_events(std::string subject, EventHandler handler, SubscribeOptions options);
+  std::shared_ptr<Logger> logger() const { return logger_; }
+  void log(LogLevel level, const std::string& message) const;
+
+  const std::shared_ptr<Transport> transport_;
+  const BusOptions options_;
+  const std::shared_ptr<Logger> logger_;
+  std::unique_ptr<Bus> view_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<TimerService> timers_;
+  int connection_listener_ = -1;
+
+  std::mutex middleware_mu_;
+  std::vector<Middleware> middleware_;  // guarded by middleware_mu_
+
+  std::mutex calls_mu_;
+  std::uint64_t next_call_id_ = 1;                                           // guarded by calls_mu_
+  std::unordered_map<std::uint64_t, std::weak_ptr<ClientCall>> calls_;       // guarded by calls_mu_
+
+  std::mutex served_mu_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<CallImpl>> serving_;  // in-flight inbound calls; guarded
+  std::uint64_t next_serving_id_ = 1;                                   // guarded by served_mu_
+  std::vector<std::weak_ptr<Served>> registrations_;                    // guarded by served_mu_
+  std::condition_variable serving_cv_;
+
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> shut_down_{false};
+
+  // Stats.
+  std::atomic<std::uint64_t> requests_handled_{0}, replies_sent_{0}, frames_dropped_{0}, requests_rejected_{0},
+      calls_made_{0}, events_published_{0}, events_received_{0};
+};
+
+}  // namespace oaio::detail

@@ -1,0 +1,102 @@
+#include "executor.h"
+
+namespace oaio::detail {
+
+Executor::Executor(std::size_t threads) {
+  if (threads == 0) threads = 1;
+  workers_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([state = state_] { run(state); });
+}
+
+Executor::~Executor() { shutdown(); }
+
+void Executor::shutdown() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stopping = true;
+  }
+  state_->cv.notify_all();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(workers_mu_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();  // shut down from one of our own tasks: cannot join ourselves
+    } else {
+      t.join();
+    }
+  }
+}
+
+bool Executor::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->stopping) return false;
+    state_->queue.push_back(std::move(task));
+  }
+  state_->cv.notify_one();
+  return true;
+}
+
+void Executor::run(const std::shared_ptr<State>& state) {
+  while (true) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(state->mu);
+      state->cv.wait(lock, [&] { return state->stopping || !state->queue.empty(); });
+      if (state->queue.empty()) return;  // stopping and drained
+      task = std::move(state->queue.front());
+      state->queue.pop_front();
+    }
+    task();
+  }
+}
+
+Lane::Lane(Executor* executor, std::size_t max_concurrency, std::size_t max_queue)
+    : executor_(executor), max_concurrency_(max_concurrency == 0 ? 1 : max_concurrency), max_queue_(max_queue) {}
+
+bool Lane::submit(LaneTask task) {
+  {
+    std::lock_guard lock(mu_);
+    if (running_ >= max_concurrency_) {
+      if (waiting_.size() >= max_queue_) return false;
+      waiting_.push_back(std::move(task));
+      return true;
+    }
+    ++running_;
+  }
+  start(std::move(task));
+  return true;
+}
+
+std::size_t Lane::outstanding() const {
+  std::lock_guard lock(mu_);
+  return running_ + waiting_.size();
+}
+
+void Lane::start(LaneTask task) {
+  // The lane must live as long as any release function that refers to it.
+  auto self = shared_from_this();
+  executor_->post([self, task = std::move(task)]() mutable {
+    auto released = std::make_shared<std::once_flag>();
+    task([self, released] { std::call_once(*released, [&] { self->release(); }); });
+  });
+}
+
+void Lane::release() {
+  LaneTask next;
+  {
+    std::lock_guard lock(mu_);
+    if (waiting_.empty()) {
+      --running_;
+      return;
+    }
+    next = std::move(waiting_.front());
+    waiting_.pop_front();
+  }
+  start(std::move(next));  // the slot passes straight to the next waiting call
+}
+
+}  // namespace oaio::detail

@@ -1,0 +1,78 @@
+// Executor: a fixed pool of worker threads, and Lane, the per-target admission
+// control in front of it. A Lane admits at most `max_concurrency` calls at once and
+// queues at most `max_queue` more; anything beyond is refused so the caller can
+// answer BACKPRESSURE_DROP. A call holds its slot until its release function runs,
+// which for asynchronous handlers may be long after the worker thread moved on; so
+// a slow target fills only its own slots and never starves the others.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace oaio::detail {
+
+class Executor {
+ public:
+  explicit Executor(std::size_t threads);
+  ~Executor();  // shutdown()
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Queues `task`; returns false (dropping it) after shutdown().
+  bool post(std::function<void()> task);
+  // Runs the tasks already queued, then joins the workers (a worker calling this is
+  // detached instead of joined). Idempotent.
+  void shutdown();
+
+ private:
+  // Shared with the worker threads, so a worker detached by a shutdown() from inside a
+  // task never touches a destroyed Executor.
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> queue;  // guarded by mu
+    bool stopping = false;                    // guarded by mu
+  };
+  static void run(const std::shared_ptr<State>& state);
+
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::mutex workers_mu_;
+  std::vector<std::thread> workers_;  // guarded by workers_mu_
+};
+
+// A task receives its release function and must call it exactly once, when the call
+// it started is complete (possibly from another thread).
+using LaneTask = std::function<void(std::function<void()> release)>;
+
+class Lane : public std::enable_shared_from_this<Lane> {
+ public:
+  // `executor` must outlive the lane's tasks.
+  Lane(Executor* executor, std::size_t max_concurrency, std::size_t max_queue);
+
+  // Runs `task` on the executor when a slot is free, else queues it. Returns false
+  // (and drops the task) when max_queue tasks are already waiting.
+  bool submit(LaneTask task);
+  // Calls admitted and not yet released, plus those queued.
+  std::size_t outstanding() const;
+
+ private:
+  void start(LaneTask task);
+  void release();
+
+  Executor* executor_;
+  const std::size_t max_concurrency_;
+  const std::size_t max_queue_;
+  mutable std::mutex mu_;
+  std::size_t running_ = 0;          // guarded by mu_
+  std::deque<LaneTask> waiting_;     // guarded by mu_
+};
+
+}  // namespace oaio::detail
