@@ -127,10 +127,11 @@ void BusCore::shutdown() {
       if (auto c = w.lock()) serving.push_back(std::move(c));
   }
   for (auto& s : registrations) s->stop();
+  // Timers first: heartbeats and retries stop at once, as they would in a dead process.
+  timers_->shutdown();
   fail_all_calls(Status::transport("bus closed"));
   for (auto& c : serving) c->cancel();
-  executor_->shutdown();
-  timers_->shutdown();
+  executor_->shutdown();  // handlers still running finish; what they send is refused
 }
 
 BusStats BusCore::stats() const {
@@ -631,6 +632,7 @@ void BusCore::reply_error(const Envelope& request, const Status& error, bool /*i
 }
 
 Status BusCore::publish_reply(const std::string& reply_to, const Envelope& frame) {
+  if (shut_down_) return Status::transport("bus closed");
   auto bytes = encode_envelope(frame);
   if (!bytes.ok()) return bytes.status();
   Status s = transport_->publish(reply_to, {}, bytes.value());

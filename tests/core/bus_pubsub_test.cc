@@ -1,0 +1,138 @@
+// Publish / Subscribe on the in-process transport (WIRE.md §6).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "support/bus_fixture.h"
+#include "support/test_util.h"
+
+namespace oaio {
+namespace {
+
+using ::testing::HasSubstr;
+
+class BusPubSubTest : public test::BusPair {};
+
+TEST_F(BusPubSubTest, EveryPlainSubscriberGetsEveryEventInOrder) {
+  std::mutex mu;
+  std::vector<std::string> a, b;
+  auto sa = server_->subscribe("goc.incident.created", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    a.push_back(e.payload);
+  });
+  auto sb = client_->subscribe("goc.incident.created", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    b.push_back(e.payload);
+  });
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(client_->publish("goc.incident.created", std::to_string(i)).ok());
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return a.size() == 100 && b.size() == 100;
+  }));
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(a[i], std::to_string(i));
+    EXPECT_EQ(b[i], std::to_string(i));
+  }
+}
+
+TEST_F(BusPubSubTest, QueueGroupSharesEventsOnlyWhenAsked) {
+  std::atomic<int> q1{0}, q2{0};
+  SubscribeOptions group;
+  group.queue = "workers";
+  auto s1 = server_->subscribe("job.ready", [&](const Envelope&) { q1++; }, group);
+  auto s2 = client_->subscribe("job.ready", [&](const Envelope&) { q2++; }, group);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client_->publish("job.ready", "{}").ok());
+  ASSERT_TRUE(test::wait_until([&] { return q1 + q2 == 50; }));
+  EXPECT_EQ(q1 + q2, 50);
+}
+
+TEST_F(BusPubSubTest, PublishSetsNoFromFrameTypeOrTenantAndCarriesReplyTo) {
+  std::mutex mu;
+  std::optional<Envelope> got;
+  std::string nats_reply;
+  auto raw = transport_->subscribe("acp.v1.events.thing.happened", {}, [&](const TransportMessage& m) {
+    std::lock_guard lock(mu);
+    got = decode_envelope(m.data).value();
+    nats_reply = std::string(m.reply);
+  });
+  Envelope e;
+  e.event_type = "thing.happened";
+  e.payload = R"({"k":"v"})";
+  e.reply_to = "_INBOX.answer-here";
+  ASSERT_TRUE(client_->publish(e).ok());
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return got.has_value();
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(got->from.empty());
+  EXPECT_TRUE(got->frame_type.empty());
+  EXPECT_TRUE(got->tenant_id.empty());
+  EXPECT_EQ(got->reply_to, "_INBOX.answer-here");
+  EXPECT_EQ(nats_reply, "_INBOX.answer-here");
+  EXPECT_FALSE(got->event_id.empty());
+}
+
+TEST_F(BusPubSubTest, TenantEventsUseTheTenantSubject) {
+  auto tenant_bus = test::open_bus(transport_, test::bus_options("t", "acme"));
+  std::atomic<int> tenant_got{0}, plain_got{0};
+  auto st = tenant_bus->subscribe("news", [&](const Envelope& e) {
+    EXPECT_EQ(e.tenant_id, "acme");
+    tenant_got++;
+  });
+  auto sp = server_->subscribe("news", [&](const Envelope&) { plain_got++; });
+  Envelope e;
+  e.event_type = "news";
+  e.tenant_id = "acme";
+  ASSERT_TRUE(client_->publish(e).ok());
+  ASSERT_TRUE(client_->publish("news", "{}").ok());
+  ASSERT_TRUE(test::wait_until([&] { return tenant_got == 1 && plain_got == 1; }));
+}
+
+TEST_F(BusPubSubTest, BadNamesAreRefused) {
+  for (std::string bad : {"", "a b", "x.*", "x.>", "a..b", ".a"}) {
+    EXPECT_EQ(client_->publish(bad, "{}").code(), bad.empty() ? ErrorCode::kInvalidRequest : ErrorCode::kInvalidRequest);
+    auto s = client_->subscribe(bad, [](const Envelope&) {});
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidRequest);
+  }
+  EXPECT_THAT(client_->publish("a b", "{}").message(), HasSubstr("event type"));
+}
+
+TEST_F(BusPubSubTest, WildcardMonitoringOnlyThroughTheRawApi) {
+  std::atomic<int> seen{0};
+  auto raw = server_->subscribe_raw("acp.v1.events.agent.response.>", [&](const Envelope&) { seen++; });
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE(client_->publish("agent.response.delta", "{}").ok());
+  ASSERT_TRUE(client_->publish("agent.response.final.extra", "{}").ok());
+  ASSERT_TRUE(client_->publish("agent.other", "{}").ok());
+  ASSERT_TRUE(test::wait_until([&] { return seen == 2; }));
+}
+
+TEST_F(BusPubSubTest, ThrowingEventHandlerDoesNotStopTheSubscription) {
+  std::atomic<int> calls{0};
+  auto s = server_->subscribe("boom", [&](const Envelope&) {
+    calls++;
+    throw std::runtime_error("handler bug");
+  });
+  ASSERT_TRUE(client_->publish("boom", "1").ok());
+  ASSERT_TRUE(client_->publish("boom", "2").ok());
+  EXPECT_TRUE(test::wait_until([&] { return calls == 2; }));
+}
+
+TEST_F(BusPubSubTest, UnsubscribeStopsDelivery) {
+  std::atomic<int> calls{0};
+  auto s = server_->subscribe("ping", [&](const Envelope&) { calls++; });
+  ASSERT_TRUE(client_->publish("ping", "1").ok());
+  ASSERT_TRUE(test::wait_until([&] { return calls == 1; }));
+  s.value().unsubscribe();
+  ASSERT_TRUE(client_->publish("ping", "2").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // nothing to wait for: absence
+  EXPECT_EQ(calls.load(), 1);
+}
+
+}  // namespace
+}  // namespace oaio
