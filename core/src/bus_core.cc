@@ -15,6 +15,7 @@ namespace oaio::detail {
 struct BusCore::Served {
   std::string target;
   bool is_stream = false;
+  bool serve_invoke = false;  // stream handler that also answers Invoke callers
   bool run_inline = false;
   Handler handler;  // with the middleware chain applied
   std::shared_ptr<Lane> lane;
@@ -235,6 +236,7 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   std::string inbox = transport_->new_inbox();
   request.reply_to = inbox;
   // Opt-in extensions travel as reserved metadata that reference servers ignore.
+  request.metadata[std::string(meta_key::kStream)] = "true";
   if (options.cancel_on_abandon) request.metadata[std::string(meta_key::kCancel)] = "true";
   auto hb = options.heartbeat.count();
   bool heartbeat_on = hb >= 250 && hb <= 60000;
@@ -421,6 +423,7 @@ Result<Subscription> BusCore::handle(std::string_view target, Handler handler, H
   auto served = std::make_shared<Served>();
   served->target = std::string(target);
   served->is_stream = is_stream;
+  served->serve_invoke = is_stream && options.serve_invoke;
   served->run_inline = options.run_inline;
   {
     std::lock_guard lock(middleware_mu_);
@@ -466,7 +469,7 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
       log(LogLevel::kWarn, "dropped request " + request.event_id + " for " + served->target + ": " + s.message());
       return;
     }
-  } else if (served->is_stream) {
+  } else if (served->is_stream && !served->serve_invoke) {
     frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::kWarn, "dropped stream request " + request.event_id + " for " + served->target + ": no reply_to");
     return;
@@ -477,7 +480,11 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
     return;
   }
 
-  auto call = std::make_shared<CallImpl>(std::move(request), served->target, served->is_stream, view_.get());
+  // A serve_invoke target streams only to callers that asked for a stream.
+  const bool streaming =
+      served->is_stream &&
+      (!served->serve_invoke || metadata_bool(request.metadata, meta_key::kStream).value_or(false));
+  auto call = std::make_shared<CallImpl>(std::move(request), served->target, streaming, view_.get());
   {
     std::weak_ptr<BusCore> weak = weak_from_this();
     call->set_scheduler([weak](std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -492,11 +499,20 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
     const Envelope& req = call->request();
     std::weak_ptr<BusCore> weak = weak_from_this();
     std::string reply_to = req.reply_to;
-    auto writer = std::make_shared<StreamWriterImpl>(req, options_.agent_id, [weak, reply_to](const Envelope& frame) {
-      auto core = weak.lock();
-      return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
-    });
+    auto writer = std::make_shared<StreamWriterImpl>(
+        req, options_.agent_id,
+        [weak, reply_to](const Envelope& frame) {
+          if (reply_to.empty()) return Status();  // fire-and-forget invoke: nothing to answer
+          auto core = weak.lock();
+          return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
+        },
+        /*invoke_mode=*/!streaming);
     call->set_writer(writer);
+  }
+  if (streaming) {
+    const Envelope& req = call->request();
+    std::weak_ptr<BusCore> weak = weak_from_this();
+    std::string reply_to = req.reply_to;
     // [E2]: listen for the caller's cancel before the handler starts.
     if (metadata_bool(req.metadata, meta_key::kCancel).value_or(false)) {
       std::weak_ptr<CallImpl> weak_call = call;
@@ -553,7 +569,7 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
         core->log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
         return;
       }
-      if (call->is_stream()) {
+      if (call->writer_impl()) {
         call->writer_impl()->finish(result.ok() ? Status() : result.status());
       } else {
         core->complete_invoke(call, std::move(result));
@@ -579,8 +595,7 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
   if (!served->lane->submit(std::move(task))) {
     requests_rejected_.fetch_add(1, std::memory_order_relaxed);
     reply_error(call->request(),
-                Status::backpressure("target \"" + served->target + "\" is overloaded: its queue is full"),
-                call->is_stream());
+                Status::backpressure("target \"" + served->target + "\" is overloaded: its queue is full"), false);
     call->run_cleanups();
     finish_serving();
   }

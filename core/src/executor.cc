@@ -79,10 +79,13 @@ std::size_t Lane::outstanding() const {
 void Lane::start(LaneTask task) {
   // The lane must live as long as any release function that refers to it.
   auto self = shared_from_this();
-  executor_->post([self, task = std::move(task)]() mutable {
+  bool posted = executor_->post([self, task = std::move(task)]() mutable {
     auto released = std::make_shared<std::once_flag>();
     task([self, released] { std::call_once(*released, [&] { self->release(); }); });
   });
+  // After the executor shut down the task is dropped; give its slot back (which drops
+  // the waiting tasks the same way) so outstanding() stays truthful.
+  if (!posted) release();
 }
 
 void Lane::release() {

@@ -11,8 +11,9 @@ Status closed_error() { return Status::invalid("stream already ended: no frame m
 
 }  // namespace
 
-StreamWriterImpl::StreamWriterImpl(const Envelope& request, std::string agent_id, PublishFn publish)
-    : request_(request), agent_id_(std::move(agent_id)), publish_(std::move(publish)),
+StreamWriterImpl::StreamWriterImpl(const Envelope& request, std::string agent_id, PublishFn publish,
+                                   bool invoke_mode)
+    : request_(request), agent_id_(std::move(agent_id)), publish_(std::move(publish)), invoke_mode_(invoke_mode),
       last_sent_(std::chrono::steady_clock::now()) {}
 
 Status StreamWriterImpl::emit_locked(Envelope frame, bool terminal) {
@@ -20,6 +21,7 @@ Status StreamWriterImpl::emit_locked(Envelope frame, bool terminal) {
   if (frame.has_payload() && !is_valid_json(frame.payload)) {
     return Status::codec("stream frame payload is not valid JSON");
   }
+  if (invoke_mode_ && !terminal) return Status();  // an Invoke caller sees only the terminal
   std::uint64_t seq = (state_ == State::kFailed) ? reserved_seq_ : next_seq_;
   frame.seq = seq;
   if (terminal) state_ = State::kClosing;
@@ -46,8 +48,10 @@ Status StreamWriterImpl::started(std::string_view meta_json) {
   if (frames_sent_ != 0) return Status::invalid("started must be the first frame of a stream");
   Envelope frame = make_reply_shell(request_, event_type::kResponseStarted, agent_id_);
   frame.payload = "{\"meta\":" + std::string(meta_json.empty() ? "{}" : meta_json) + "}";
-  started_sent_ = true;
-  return emit_locked(std::move(frame), false);
+  Status s = emit_locked(std::move(frame), false);
+  // A frame refused before taking a seq (invalid JSON) was never sent: started stays available.
+  if (s.ok() || state_ == State::kFailed) started_sent_ = true;
+  return s;
 }
 
 Status StreamWriterImpl::delta(std::string_view payload_json) {
@@ -60,15 +64,30 @@ Status StreamWriterImpl::delta(std::string_view payload_json) {
 
 Status StreamWriterImpl::send(Envelope frame) {
   std::lock_guard lock(mu_);
-  bool terminal = is_terminal_event_type(frame.event_type) || frame.is_final;
+  // WIRE.md §2.3: a frame is terminal by its type (or, for an unmapped type, its
+  // terminal frame_type); is_final on anything else is refused, never sent.
+  const bool terminal =
+      is_terminal_event_type(frame.event_type) ||
+      (canonical_frame_type(frame.event_type).empty() &&
+       (frame.frame_type == "response.final" || frame.frame_type == "response.error" ||
+        frame.frame_type == "tool.result"));
+  if (frame.is_final && !terminal) {
+    return Status::invalid("is_final is only allowed on a terminal frame, not on \"" + frame.event_type + "\"");
+  }
   if (state_ == State::kFailed && !(terminal && frame.event_type == event_type::kResponseError)) {
     return Status::invalid("stream writer failed: only an error frame may follow");
   }
   if (state_ != State::kOpen && state_ != State::kFailed) return closed_error();
   if (frame.event_type.empty()) return Status::invalid("stream frame needs an event_type");
+  // WIRE.md §2.5: at most one started frame, whichever method sends it.
+  const bool is_started = frame.event_type == event_type::kResponseStarted;
+  if (is_started && started_sent_) return Status::invalid("stream already started: started may be sent once");
+  if (is_started && frames_sent_ != 0) return Status::invalid("started must be the first frame of a stream");
   complete_reply(frame, request_, agent_id_);
   frame.is_final = terminal;
-  return emit_locked(std::move(frame), terminal);
+  Status s = emit_locked(std::move(frame), terminal);
+  if (is_started && (s.ok() || state_ == State::kFailed)) started_sent_ = true;
+  return s;
 }
 
 Status StreamWriterImpl::final(std::string_view payload_json) {

@@ -21,7 +21,10 @@ class StreamWriterImpl final : public StreamWriter {
   // Encodes and sends one frame to the caller; returns the transport's status.
   using PublishFn = std::function<Status(const Envelope& frame)>;
 
-  StreamWriterImpl(const Envelope& request, std::string agent_id, PublishFn publish);
+  // `invoke_mode`: the caller is an Invoke caller of a serve_invoke target: non-terminal
+  // frames are accepted and dropped, so the terminal frame is the only one (seq 0, no
+  // seq key), exactly an Invoke reply.
+  StreamWriterImpl(const Envelope& request, std::string agent_id, PublishFn publish, bool invoke_mode = false);
 
   Status started(std::string_view meta_json) override;
   Status delta(std::string_view payload_json) override;
@@ -52,6 +55,7 @@ class StreamWriterImpl final : public StreamWriter {
   const Envelope request_;  // copy of the request: the shell source
   const std::string agent_id_;
   const PublishFn publish_;
+  const bool invoke_mode_;
   mutable std::mutex mu_;
   State state_ = State::kOpen;                       // guarded by mu_
   std::uint64_t next_seq_ = 0;                       // guarded by mu_

@@ -282,3 +282,35 @@ TEST_F(BusStreamTest, StreamRequestWithoutReplyToIsDropped) {
 
 }  // namespace
 }  // namespace oaio
+
+namespace oaio {
+namespace {
+
+TEST_F(BusStreamTest, ServeInvokeTargetAnswersBothKindsOfCaller) {
+  HandlerOptions dual;
+  dual.serve_invoke = true;
+  std::atomic<int> stream_callers{0};
+  auto sub = server_->handle_stream("tool", sync_stream([&](Call& call, StreamWriter& w) -> Status {
+                                      if (call.is_stream()) stream_callers++;
+                                      OAIO_RETURN_IF_ERROR(w.delta(R"({"progress":1,"total":2})"));
+                                      return w.final(R"({"answer":"done"})");
+                                    }),
+                                    dual);
+  ASSERT_TRUE(sub.ok());
+  // An Invoke caller gets exactly the final, with no seq key.
+  auto r = client_->invoke_payload("tool", "{}");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().event_type, "agent.response.final");
+  EXPECT_EQ(payload_json(r.value())["answer"], "done");
+  EXPECT_EQ(stream_callers.load(), 0);
+  // A stream caller gets the progress delta too.
+  auto c = collect(*client_->stream_invoke("tool", Envelope{}).value());
+  ASSERT_TRUE(c.end.ok());
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(c.frames[0].event_type, "agent.response.delta");
+  EXPECT_EQ(c.frames[1].seq, 1u);
+  EXPECT_EQ(stream_callers.load(), 1);
+}
+
+}  // namespace
+}  // namespace oaio

@@ -66,6 +66,13 @@ struct HandlerOptions {
   // Run the handler on the transport's delivery thread instead of the executor. Only
   // for handlers that never block (an echo, a hand-off to the handler's own loop).
   bool run_inline = false;
+  // handle_stream only: also serve Invoke callers from the same target. Invoke and
+  // StreamInvoke requests look the same on the wire, so a stream is sent only to callers
+  // that opted in with the request metadata "acp.stream": true (this runtime's stream
+  // clients always do); for everyone else the handler's started/delta frames are dropped
+  // and its terminal frame goes out as the single Invoke reply. Call::is_stream() tells
+  // the handler which kind of caller it has.
+  bool serve_invoke = false;
 };
 
 struct SubscribeOptions {

@@ -61,8 +61,10 @@ class Call {
   virtual Envelope& mutable_request() = 0;
   // The target this handler was registered for.
   virtual const std::string& target() const = 0;
+  // True when the caller reads a stream (deltas reach it).
   virtual bool is_stream() const = 0;
-  // REQUIRES: is_stream().
+  // REQUIRES: the handler was registered with handle_stream. For an Invoke caller of a
+  // serve_invoke target, non-terminal frames are accepted and dropped.
   virtual StreamWriter& writer() = 0;
   // The bus that dispatched the call; nested calls made through it inherit context.
   virtual Bus& bus() = 0;

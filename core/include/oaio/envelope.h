@@ -50,6 +50,9 @@ inline constexpr std::string_view kDlqOriginalEventType = "acp.dlq.original_even
 inline constexpr std::string_view kDlqLastError = "acp.dlq.last_error";
 inline constexpr std::string_view kCancel = "acp.cancel";             // [E2]
 inline constexpr std::string_view kHeartbeatMs = "acp.heartbeat_ms";  // [E3]
+// Set by this runtime's stream clients: the caller reads a stream (see
+// HandlerOptions::serve_invoke). Reference servers strip acp.* keys and ignore it.
+inline constexpr std::string_view kStream = "acp.stream";
 }  // namespace meta_key
 
 struct Envelope {
