@@ -13,3 +13,22 @@ function(oaio_add_test name)
     PROPERTIES LABELS "${T_LABELS}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# oaio_add_plugin(NAME SOURCES... [LIBS libs...] [OUTPUT_DIR dir])
+# A bridge plugin: a MODULE library built against plugin-api only, with hidden
+# visibility so it exports exactly oaio_plugin_entry_v1, no "lib" prefix, and linked
+# with -z defs so a missing symbol fails the build, not the load.
+function(oaio_add_plugin name)
+  cmake_parse_arguments(P "" "OUTPUT_DIR" "SOURCES;LIBS" ${ARGN})
+  add_library(${name} MODULE ${P_SOURCES})
+  target_link_libraries(${name} PRIVATE oaio_plugin_api ${P_LIBS})
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_options(${name} PRIVATE -Wl,-z,defs)
+  if(P_OUTPUT_DIR)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
+  endif()
+endfunction()

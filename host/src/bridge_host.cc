@@ -1,0 +1,600 @@
+#include "bridge_host.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "call_table.h"
+#include "metrics.h"
+
+namespace oaio::host {
+namespace {
+
+std::string_view view(oaio_str s) { return s.data ? std::string_view(s.data, s.len) : std::string_view(); }
+oaio_str str(std::string_view s) { return oaio_str{s.data(), s.size()}; }
+
+LogLevel to_log_level(int32_t level) {
+  switch (level) {
+    case OAIO_LOG_DEBUG: return LogLevel::kDebug;
+    case OAIO_LOG_INFO: return LogLevel::kInfo;
+    case OAIO_LOG_WARN: return LogLevel::kWarn;
+    default: return LogLevel::kError;
+  }
+}
+
+// A zeroed oaio_error sized for this host.
+oaio_error empty_error() {
+  oaio_error e{};
+  e.struct_size = sizeof(oaio_error);
+  e.retryable = -1;
+  return e;
+}
+
+// Runs a plugin hook; a C++ exception escaping it (a plugin written without the helper)
+// becomes an error instead of taking the host down.
+template <typename Fn>
+oaio_status guarded(Fn&& fn, std::string* what) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    *what = std::string("plugin threw: ") + e.what();
+  } catch (...) {
+    *what = "plugin threw an exception";
+  }
+  return OAIO_ERR_INTERNAL;
+}
+
+std::string metadata_json(const Metadata& m) {
+  if (m.empty()) return {};
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out += ',';
+    first = false;
+    out += json_quote(k);
+    out += ':';
+    out += v;
+  }
+  out += '}';
+  return out;
+}
+
+// Fills request fields from a plugin's call options.
+void apply_opts(const oaio_call_opts* raw, Envelope& env, CallOptions& call_opts) {
+  if (!raw) return;
+  oaio_call_opts o{};
+  std::memcpy(&o, raw, std::min<std::size_t>(raw->struct_size, sizeof o));
+  if (o.timeout_ms) call_opts.timeout = std::chrono::milliseconds(o.timeout_ms);
+  env.session_id = std::string(view(o.session_id));
+  env.conversation_id = std::string(view(o.conversation_id));
+  env.tenant_id = std::string(view(o.tenant_id));
+  env.user_id = std::string(view(o.user_id));
+  env.channel = std::string(view(o.channel));
+  if (o.metadata.len) {
+    auto meta = nlohmann::json::parse(view(o.metadata), nullptr, false);
+    if (meta.is_object()) {
+      for (auto& [k, v] : meta.items()) env.metadata[k] = v.dump();
+    }
+  }
+}
+
+}  // namespace
+
+Status status_from_plugin_error(oaio_status code, const oaio_error* raw) {
+  oaio_error e = empty_error();
+  if (raw) std::memcpy(&e, raw, std::min<std::size_t>(raw->struct_size, sizeof e));
+  if (code == OAIO_OK) code = e.code;
+  std::string message(view(e.message));
+  std::optional<bool> retryable;
+  if (e.retryable >= 0) retryable = e.retryable != 0;
+  ErrorCode ec;
+  switch (code) {
+    case OAIO_ERR_AGENT_TIMEOUT: ec = ErrorCode::kAgentTimeout; break;
+    case OAIO_ERR_AGENT_UNAVAILABLE: ec = ErrorCode::kAgentUnavailable; break;
+    case OAIO_ERR_BACKPRESSURE: ec = ErrorCode::kBackpressureDrop; break;
+    case OAIO_ERR_TRANSPORT: ec = ErrorCode::kTransportFailure; break;
+    case OAIO_ERR_CODEC: ec = ErrorCode::kCodecFailure; break;
+    case OAIO_ERR_AUTH: ec = ErrorCode::kAuthFailure; break;
+    case OAIO_ERR_INVALID_REQUEST: ec = ErrorCode::kInvalidRequest; break;
+    case OAIO_ERR_NO_HANDLER: ec = ErrorCode::kNoHandler; break;
+    case OAIO_ERR_CANCELLED:
+      ec = ErrorCode::kInvalidRequest;
+      if (message.empty()) message = "cancelled";
+      break;
+    default: ec = ErrorCode::kAgentUnavailable; break;  // INTERNAL, INCOMPATIBLE, CLOSED, unknown
+  }
+  if (message.empty()) message = "bridge error";
+  return Status(ec, std::move(message), retryable);
+}
+
+oaio_status plugin_code_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return OAIO_OK;
+    case ErrorCode::kAgentTimeout: return OAIO_ERR_AGENT_TIMEOUT;
+    case ErrorCode::kBackpressureDrop: return OAIO_ERR_BACKPRESSURE;
+    case ErrorCode::kTransportFailure: return OAIO_ERR_TRANSPORT;
+    case ErrorCode::kCodecFailure: return OAIO_ERR_CODEC;
+    case ErrorCode::kAuthFailure: return OAIO_ERR_AUTH;
+    case ErrorCode::kInvalidRequest: return OAIO_ERR_INVALID_REQUEST;
+    case ErrorCode::kNoHandler: return OAIO_ERR_NO_HANDLER;
+    default: return OAIO_ERR_AGENT_UNAVAILABLE;
+  }
+}
+
+// A plugin subscription: fn is never called after unsubscribe() returns. The recursive
+// mutex lets the plugin unsubscribe from inside fn.
+struct BridgeHost::Subscriber {
+  std::recursive_mutex mu;
+  bool active = true;  // guarded by mu
+  oaio_event_fn fn;
+  void* user_data;
+  Subscription subscription;
+};
+
+// An outgoing call the plugin made; fn is called once more at most after cancel.
+struct BridgeHost::Outgoing {
+  std::mutex mu;
+  bool ended = false;  // guarded by mu
+  CancelFn cancel;     // streams only
+};
+
+BridgeHost::BridgeHost(BridgeHostOptions options, std::shared_ptr<LoadedPlugin> plugin)
+    : options_(std::move(options)), plugin_(std::move(plugin)) {}
+
+BridgeHost::~BridgeHost() {
+  stop();
+  destroy();
+}
+
+void BridgeHost::log(int32_t level, std::string_view message) {
+  if (options_.logger) options_.logger->write(to_log_level(level), options_.bridge_name, message);
+}
+
+bool BridgeHost::log_enabled(int32_t level) const {
+  return options_.logger && options_.logger->enabled(to_log_level(level));
+}
+
+Status BridgeHost::create(const std::string& config_json) {
+  if (created_) return Status::invalid("bridge already created");
+  oaio_error err = empty_error();
+  std::string threw;
+  oaio_status s = guarded([&] { return plugin_->api.create(handle(), str(config_json), &instance_, &err); }, &threw);
+  if (s != OAIO_OK) {
+    Status st = status_from_plugin_error(s, &err);
+    return threw.empty() ? st.with_prefix("create") : Status::unavailable("create: " + threw);
+  }
+  created_ = true;
+  return Status();
+}
+
+Status BridgeHost::start() {
+  if (!created_) return Status::invalid("bridge not created");
+  oaio_error err = empty_error();
+  std::string threw;
+  oaio_status s = guarded([&] { return plugin_->api.start(instance_, &err); }, &threw);
+  if (s != OAIO_OK) {
+    Status st = status_from_plugin_error(s, &err);
+    return threw.empty() ? st.with_prefix("start") : Status::unavailable("start: " + threw);
+  }
+  return Status();
+}
+
+Status BridgeHost::drain(std::chrono::milliseconds deadline) {
+  accepting_ = false;
+  if (!created_ || !plugin_->api.drain) return Status();
+  std::string threw;
+  oaio_status s = guarded(
+      [&] { return plugin_->api.drain(instance_, static_cast<std::uint32_t>(deadline.count())); }, &threw);
+  if (s != OAIO_OK) return status_from_plugin_error(s, nullptr).with_prefix("drain");
+  return Status();
+}
+
+void BridgeHost::stop() {
+  if (!created_ || stopped_) return;
+  stopped_ = true;
+  accepting_ = false;
+  // Targets first: no new calls reach the plugin while it stops.
+  std::map<std::string, Subscription> targets;
+  {
+    std::lock_guard lock(mu_);
+    targets.swap(targets_);
+  }
+  for (auto& [name, sub] : targets) {
+    sub.unsubscribe();
+    if (options_.catalog) options_.catalog->remove(name);
+  }
+  std::string threw;
+  guarded(
+      [&] {
+        plugin_->api.stop(instance_);
+        return OAIO_OK;
+      },
+      &threw);
+  if (!threw.empty()) log(OAIO_LOG_ERROR, "stop: " + threw);
+  // The plugin promised no more host calls: close what it left open.
+  std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers;
+  std::map<std::uint64_t, std::shared_ptr<Outgoing>> outgoing;
+  {
+    std::lock_guard lock(mu_);
+    subscribers.swap(subscribers_);
+    outgoing.swap(outgoing_);
+  }
+  for (auto& [_, s] : subscribers) {
+    std::lock_guard lock(s->mu);
+    s->active = false;
+    s->subscription.unsubscribe();
+  }
+  for (auto& [_, o] : outgoing) {
+    std::lock_guard lock(o->mu);
+    o->ended = true;
+    if (o->cancel) o->cancel("bridge stopped");
+  }
+  // Calls the plugin never completed get an error rather than a caller timeout. Taking
+  // them from the table keeps completion exactly-once if the plugin completes late.
+  std::set<oaio_call*> remaining;
+  {
+    std::lock_guard lock(mu_);
+    remaining.swap(open_calls_);
+  }
+  for (oaio_call* h : remaining) {
+    if (auto pc = call_table().take(h)) {
+      pc->done(Status::unavailable("bridge \"" + options_.bridge_name + "\" stopped"));
+    }
+  }
+  if (options_.catalog) options_.catalog->remove_bridge(options_.bridge_name);
+}
+
+void BridgeHost::destroy() {
+  if (!created_ || destroyed_) return;
+  destroyed_ = true;
+  std::string threw;
+  guarded(
+      [&] {
+        plugin_->api.destroy(instance_);
+        return OAIO_OK;
+      },
+      &threw);
+  if (!threw.empty()) log(OAIO_LOG_ERROR, "destroy: " + threw);
+  instance_ = nullptr;
+}
+
+std::size_t BridgeHost::open_calls() const {
+  std::lock_guard lock(mu_);
+  return open_calls_.size();
+}
+
+// ---- inbound calls --------------------------------------------------------------
+
+Handler BridgeHost::make_handler(std::string target, void* user_data, bool streaming_target) {
+  return [this, target, user_data, streaming_target](const std::shared_ptr<Call>& call, Done done) {
+    run_call(call, std::move(done), user_data, streaming_target);
+  };
+}
+
+void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target) {
+  if (!accepting_) {
+    done(Status::unavailable("bridge \"" + options_.bridge_name + "\" is not accepting calls"));
+    return;
+  }
+  auto pc = std::make_shared<PluginCall>();
+  pc->call = call;
+  pc->bridge = this;
+  pc->target_user_data = user_data;
+  pc->streaming_target = streaming_target;
+  pc->metadata_json = metadata_json(call->request().metadata);
+  oaio_call* handle_value = call_table().add(pc);
+  // The bus Done also retires the call from this bridge's open set.
+  pc->done = [this, handle_value, done = std::move(done)](Result<Envelope> r) {
+    call_finished(handle_value);
+    done(std::move(r));
+  };
+  {
+    std::lock_guard lock(mu_);
+    open_calls_.insert(handle_value);
+  }
+  std::weak_ptr<PluginCall> weak = pc;
+  call->on_cancel([this, weak, handle_value] {
+    auto p = weak.lock();
+    if (!p || p->cancelled.exchange(true)) return;
+    if (!plugin_->api.cancel) return;
+    std::string threw;
+    guarded(
+        [&] {
+          plugin_->api.cancel(instance_, handle_value);
+          return OAIO_OK;
+        },
+        &threw);
+    if (!threw.empty()) log(OAIO_LOG_ERROR, "cancel: " + threw);
+  });
+  oaio_error err = empty_error();
+  std::string threw;
+  oaio_status s = guarded([&] { return plugin_->api.call(instance_, handle_value, &err); }, &threw);
+  if (s != OAIO_OK) {
+    // Refused at once: the plugin completes nothing for this call.
+    if (auto p = call_table().take(handle_value)) {
+      p->done(threw.empty() ? status_from_plugin_error(s, &err) : Status::unavailable(threw));
+    }
+  }
+}
+
+void BridgeHost::call_finished(oaio_call* handle) {
+  std::lock_guard lock(mu_);
+  open_calls_.erase(handle);
+}
+
+oaio_status BridgeHost::register_target(const oaio_target_desc& desc) {
+  std::string local(view(desc.name));
+  if (local.empty()) return OAIO_ERR_INVALID_REQUEST;
+  std::string full = options_.target_prefix.empty() ? local : options_.target_prefix + "." + local;
+  bool invoke = desc.flows & OAIO_FLOW_INVOKE;
+  bool stream = desc.flows & OAIO_FLOW_STREAM;
+  if (!invoke && !stream) invoke = true;
+  HandlerOptions ho;
+  ho.max_concurrency = options_.max_concurrency;
+  Result<Subscription> sub = Status::invalid("unreachable");
+  if (stream) {
+    ho.serve_invoke = invoke;
+    sub = options_.bus->handle_stream(full, make_handler(full, desc.user_data, true), ho);
+  } else {
+    sub = options_.bus->handle_invoke(full, make_handler(full, desc.user_data, false), ho);
+  }
+  if (!sub.ok()) {
+    log(OAIO_LOG_ERROR, "cannot serve target \"" + full + "\": " + sub.status().message());
+    return plugin_code_for(sub.status().code());
+  }
+  {
+    std::lock_guard lock(mu_);
+    targets_[full] = std::move(sub).value();  // replaces (and unsubscribes) an older registration
+  }
+  if (options_.catalog) {
+    CatalogEntry e;
+    e.target = full;
+    e.bridge = options_.bridge_name;
+    e.plugin = plugin_->name();
+    e.tenant = options_.bus->options().tenant;
+    e.invoke = invoke;
+    e.stream = stream;
+    e.description = std::string(view(desc.description));
+    if (desc.input_schema.len) {
+      auto schema = nlohmann::json::parse(view(desc.input_schema), nullptr, false);
+      if (!schema.is_discarded()) e.input_schema = std::move(schema);
+    }
+    options_.catalog->put(std::move(e));
+  }
+  return OAIO_OK;
+}
+
+oaio_status BridgeHost::unregister_target(std::string_view name) {
+  std::string full = options_.target_prefix.empty() ? std::string(name) : options_.target_prefix + "." + std::string(name);
+  Subscription sub;
+  {
+    std::lock_guard lock(mu_);
+    auto it = targets_.find(full);
+    if (it == targets_.end()) return OAIO_ERR_NO_HANDLER;
+    sub = std::move(it->second);
+    targets_.erase(it);
+  }
+  sub.unsubscribe();
+  if (options_.catalog) options_.catalog->remove(full);
+  return OAIO_OK;
+}
+
+// ---- events -----------------------------------------------------------------------
+
+oaio_status BridgeHost::publish(std::string_view event_type, std::string_view payload, const oaio_call_opts* opts) {
+  Envelope e;
+  e.event_type = std::string(event_type);
+  e.payload = std::string(payload);
+  CallOptions unused;
+  apply_opts(opts, e, unused);
+  Status s = options_.bus->publish(std::move(e));
+  if (!s.ok()) log(OAIO_LOG_WARN, "publish " + std::string(event_type) + ": " + s.message());
+  return plugin_code_for(s.code());
+}
+
+oaio_status BridgeHost::subscribe(std::string_view event_type, std::string_view queue, oaio_event_fn fn,
+                                  void* user_data, std::uint64_t* id) {
+  if (!fn) return OAIO_ERR_INVALID_REQUEST;
+  auto sub = std::make_shared<Subscriber>();
+  sub->fn = fn;
+  sub->user_data = user_data;
+  std::weak_ptr<Subscriber> weak = sub;
+  SubscribeOptions so;
+  so.queue = std::string(queue);
+  auto result = options_.bus->subscribe(
+      event_type,
+      [weak](const Envelope& event) {
+        auto s = weak.lock();
+        if (!s) return;
+        auto bytes = encode_envelope(event);
+        std::lock_guard lock(s->mu);
+        if (!s->active) return;
+        s->fn(s->user_data, str(event.event_type), str(event.payload),
+              bytes.ok() ? str(bytes.value()) : oaio_str{nullptr, 0});
+      },
+      so);
+  if (!result.ok()) {
+    log(OAIO_LOG_WARN, "subscribe " + std::string(event_type) + ": " + result.status().message());
+    return plugin_code_for(result.status().code());
+  }
+  sub->subscription = std::move(result).value();
+  std::lock_guard lock(mu_);
+  std::uint64_t sid = next_id_++;
+  subscribers_.emplace(sid, std::move(sub));
+  if (id) *id = sid;
+  return OAIO_OK;
+}
+
+oaio_status BridgeHost::unsubscribe(std::uint64_t id) {
+  std::shared_ptr<Subscriber> sub;
+  {
+    std::lock_guard lock(mu_);
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end()) return OAIO_ERR_CLOSED;
+    sub = std::move(it->second);
+    subscribers_.erase(it);
+  }
+  std::lock_guard lock(sub->mu);  // waits for a delivery in progress on another thread
+  sub->active = false;
+  sub->subscription.unsubscribe();
+  return OAIO_OK;
+}
+
+// ---- outgoing calls -------------------------------------------------------------
+
+oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::string_view payload,
+                                 const oaio_call_opts* opts, oaio_frame_fn fn, void* user_data,
+                                 std::uint64_t* call_id) {
+  if (!fn) return OAIO_ERR_INVALID_REQUEST;
+  Envelope req;
+  req.payload = std::string(payload);
+  CallOptions co;
+  apply_opts(opts, req, co);
+  std::shared_ptr<PluginCall> parent;
+  if (opts && OAIO_HAS_FIELD(opts, oaio_call_opts, parent) && opts->parent) {
+    parent = call_table().get(opts->parent);
+    if (parent) co.parent = parent->call.get();
+  }
+  auto out = std::make_shared<Outgoing>();
+  std::uint64_t id;
+  {
+    std::lock_guard lock(mu_);
+    id = next_id_++;
+    outgoing_.emplace(id, out);
+  }
+  if (call_id) *call_id = id;
+  // An error reported while the call is still being made is returned instead.
+  auto sync = std::make_shared<std::pair<bool, Status>>(true, Status());
+  auto finish = [this, id, out]() {
+    std::lock_guard lock(mu_);
+    outgoing_.erase(id);
+  };
+  auto deliver_error = [fn, user_data, out, sync, finish](const Status& s) {
+    {
+      std::lock_guard lock(out->mu);
+      if (out->ended) return;
+      out->ended = true;
+      if (sync->first) {
+        sync->second = s;
+        finish();
+        return;
+      }
+    }
+    oaio_error e = empty_error();
+    e.code = plugin_code_for(s.code());
+    e.message = str(s.message());
+    e.retryable = s.retryable() ? 1 : 0;
+    fn(user_data, nullptr, &e);
+    finish();
+  };
+  auto deliver_frame = [fn, user_data, out, finish](const Envelope& env) -> bool {
+    std::lock_guard lock(out->mu);  // frames of one call are serialised anyway
+    if (out->ended) return false;
+    auto bytes = encode_envelope(env);
+    oaio_frame f{};
+    f.struct_size = sizeof f;
+    f.event_type = str(env.event_type);
+    f.payload = str(env.payload);
+    f.envelope = bytes.ok() ? str(bytes.value()) : oaio_str{nullptr, 0};
+    f.seq = env.seq;
+    f.is_final = env.is_final ? 1 : 0;
+    bool keep = fn(user_data, &f, nullptr) == 0;
+    if (env.is_final || !keep) {
+      out->ended = true;
+      finish();
+    }
+    return keep;
+  };
+  if (stream) {
+    out->cancel = options_.bus->stream_invoke_async(
+        target, std::move(req), co, deliver_frame,
+        [deliver_error](const Status& s) {
+          if (!s.ok()) deliver_error(s);
+        });
+  } else {
+    options_.bus->invoke_async(target, std::move(req), co, [deliver_frame, deliver_error](Result<Envelope> r) {
+      if (r.ok()) {
+        Envelope e = std::move(r).value();
+        e.is_final = true;  // the one reply ends the call, whatever its type
+        deliver_frame(e);
+      } else {
+        deliver_error(r.status());
+      }
+    });
+  }
+  {
+    std::lock_guard lock(out->mu);
+    sync->first = false;
+  }
+  if (!sync->second.ok()) return plugin_code_for(sync->second.code());
+  return OAIO_OK;
+}
+
+oaio_status BridgeHost::cancel_call(std::uint64_t call_id) {
+  std::shared_ptr<Outgoing> out;
+  {
+    std::lock_guard lock(mu_);
+    auto it = outgoing_.find(call_id);
+    if (it == outgoing_.end()) return OAIO_OK;  // idempotent: already ended
+    out = it->second;
+  }
+  if (out->cancel) {
+    out->cancel("cancelled by bridge");  // the stream's end callback reports it
+  } else {
+    // An invoke cannot be recalled; report it cancelled and drop the late reply.
+    std::lock_guard lock(out->mu);
+    out->ended = true;
+  }
+  return OAIO_OK;
+}
+
+// ---- state, metrics, files ----------------------------------------------------------
+
+void BridgeHost::report_state(int32_t state, std::string_view detail, std::uint32_t retry_after_ms) {
+  if (options_.on_state) options_.on_state(state, std::string(detail), retry_after_ms);
+}
+
+oaio_status BridgeHost::metric_define(std::string_view name, int32_t kind, std::string_view help,
+                                      std::uint32_t* metric) {
+  if (!options_.metrics || kind < 0 || kind > 2) return OAIO_ERR_INVALID_REQUEST;
+  std::string n(name);
+  if (!options_.metrics->define(n, static_cast<MetricKind>(kind), std::string(help))) return OAIO_ERR_INVALID_REQUEST;
+  std::lock_guard lock(mu_);
+  std::uint32_t id = static_cast<std::uint32_t>(metrics_.size() + 1);
+  metrics_.emplace(id, std::make_pair(n, kind));
+  if (metric) *metric = id;
+  return OAIO_OK;
+}
+
+void BridgeHost::metric_record(std::uint32_t metric, double value, std::string_view labels) {
+  if (!options_.metrics) return;
+  std::string name;
+  {
+    std::lock_guard lock(mu_);
+    auto it = metrics_.find(metric);
+    if (it == metrics_.end()) return;
+    name = it->second.first;
+  }
+  std::map<std::string, std::string> l{{"bridge", options_.bridge_name}};
+  if (!labels.empty()) {
+    auto j = nlohmann::json::parse(labels, nullptr, false);
+    if (j.is_object()) {
+      for (auto& [k, v] : j.items())
+        if (v.is_string() && k != "bridge") l[k] = v.get<std::string>();
+    }
+  }
+  options_.metrics->record(name, value, l);
+}
+
+std::string_view BridgeHost::state_dir() {
+  std::lock_guard lock(mu_);
+  if (state_dir_.empty() && !options_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir, ec);
+    state_dir_ = options_.state_dir;
+  }
+  return state_dir_;
+}
+
+}  // namespace oaio::host

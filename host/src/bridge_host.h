@@ -1,0 +1,115 @@
+// BridgeHost: the host side of one bridge instance, and what a plugin sees as its
+// oaio_host*. It runs the plugin's lifecycle hooks behind catch-alls, turns the
+// plugin's targets into bus handlers, its subscriptions and outgoing calls into bus
+// calls, and tracks everything it opened so stop() can close it all.
+//
+// Ownership: owned by the supervisor (one per bridge run). Must outlive every call the
+// plugin can still complete: stop() fails the open calls and the plugin's stop hook
+// promises no host calls afterwards.
+// Thread-safety: lifecycle methods (create/start/drain/stop/destroy) run on the
+// supervisor's control thread; the ABI entry points are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "catalog.h"
+#include "host_logger.h"
+#include "oaio/bus.h"
+#include "oaio/plugin.h"
+#include "plugin_loader.h"
+
+namespace oaio::host {
+
+struct PluginCall;
+class MetricsRegistry;
+
+struct BridgeHostOptions {
+  std::string bridge_name;
+  std::string target_prefix;      // "<prefix>." is prepended to every target; empty = none
+  std::string state_dir;          // created on demand
+  Bus* bus = nullptr;             // not owned; the bus of the bridge's tenant
+  Catalog* catalog = nullptr;     // not owned
+  std::shared_ptr<HostLogger> logger;
+  MetricsRegistry* metrics = nullptr;  // not owned; may be null
+  std::size_t max_concurrency = 4096;  // per target: plugins complete asynchronously
+  // The plugin reported a state (OAIO_STATE_*), with detail and a retry-after hint.
+  std::function<void(int32_t state, const std::string& detail, std::uint32_t retry_after_ms)> on_state;
+};
+
+class BridgeHost {
+ public:
+  BridgeHost(BridgeHostOptions options, std::shared_ptr<LoadedPlugin> plugin);
+  ~BridgeHost();  // stop() and destroy() if still needed
+  BridgeHost(const BridgeHost&) = delete;
+  BridgeHost& operator=(const BridgeHost&) = delete;
+
+  oaio_host* handle() { return reinterpret_cast<oaio_host*>(this); }
+  static BridgeHost* from(oaio_host* host) { return reinterpret_cast<BridgeHost*>(host); }
+
+  // Lifecycle (control thread). Each returns the plugin's error as a Status.
+  Status create(const std::string& config_json);
+  Status start();
+  Status drain(std::chrono::milliseconds deadline);
+  void stop();
+  void destroy();
+
+  const std::string& name() const { return options_.bridge_name; }
+  const LoadedPlugin& plugin() const { return *plugin_; }
+  std::size_t open_calls() const;
+
+  // ---- ABI entry points (called through host_api.cc trampolines) ----
+  void log(int32_t level, std::string_view message);
+  bool log_enabled(int32_t level) const;
+  oaio_status register_target(const oaio_target_desc& desc);
+  oaio_status unregister_target(std::string_view name);
+  oaio_status publish(std::string_view event_type, std::string_view payload, const oaio_call_opts* opts);
+  oaio_status subscribe(std::string_view event_type, std::string_view queue, oaio_event_fn fn, void* user_data,
+                        std::uint64_t* id);
+  oaio_status unsubscribe(std::uint64_t id);
+  oaio_status call_out(bool stream, std::string_view target, std::string_view payload, const oaio_call_opts* opts,
+                       oaio_frame_fn fn, void* user_data, std::uint64_t* call_id);
+  oaio_status cancel_call(std::uint64_t call_id);
+  void report_state(int32_t state, std::string_view detail, std::uint32_t retry_after_ms);
+  oaio_status metric_define(std::string_view name, int32_t kind, std::string_view help, std::uint32_t* metric);
+  void metric_record(std::uint32_t metric, double value, std::string_view labels);
+  std::string_view state_dir();
+
+  // Called by the PluginCall machinery when a call ends (completed, failed, refused).
+  void call_finished(oaio_call* handle);
+
+ private:
+  struct Subscriber;
+  struct Outgoing;
+
+  Handler make_handler(std::string target, void* user_data, bool streaming_target);
+  void run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target);
+
+  const BridgeHostOptions options_;
+  const std::shared_ptr<LoadedPlugin> plugin_;
+  void* instance_ = nullptr;
+  bool created_ = false, stopped_ = false, destroyed_ = false;  // control thread only
+  std::atomic<bool> accepting_{true};
+
+  mutable std::mutex mu_;
+  std::map<std::string, Subscription> targets_;                        // guarded by mu_
+  std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers_;  // guarded by mu_
+  std::map<std::uint64_t, std::shared_ptr<Outgoing>> outgoing_;       // guarded by mu_
+  std::set<oaio_call*> open_calls_;                                    // guarded by mu_ (table handles)
+  std::map<std::uint32_t, std::pair<std::string, int32_t>> metrics_;  // guarded by mu_
+  std::uint64_t next_id_ = 1;                                          // guarded by mu_
+  std::string state_dir_;                                              // guarded by mu_
+};
+
+// The ACP Status for a plugin's oaio_error (WIRE.md §7 codes; local codes mapped).
+Status status_from_plugin_error(oaio_status code, const oaio_error* error);
+// The other way, for errors the host hands to a plugin.
+oaio_status plugin_code_for(ErrorCode code);
+
+}  // namespace oaio::host

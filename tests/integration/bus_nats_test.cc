@@ -1,0 +1,190 @@
+// The bus over a real nats-server: the failure behaviour users rely on (WIRE.md §4,
+// §11 [E1], issue: no handler, server killed mid-call, restart, garbage, max_payload).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "oaio/nats_transport.h"
+#include "oaio/subject.h"
+#include "support/bus_fixture.h"
+#include "support/nats_server.h"
+#include "support/test_util.h"
+
+namespace oaio {
+namespace {
+
+using ::testing::HasSubstr;
+using test::payload_json;
+
+std::shared_ptr<Transport> connect(const std::string& url) {
+  NatsOptions o;
+  o.servers = {url};
+  o.reconnect_wait = std::chrono::milliseconds(50);
+  auto t = connect_nats(o);
+  EXPECT_TRUE(t.ok()) << t.status().to_string();
+  return t.value();
+}
+
+class BusNatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.start());
+    server_transport_ = connect(server_.url());
+    client_transport_ = connect(server_.url());
+    srv_ = test::open_bus(server_transport_, test::bus_options("server-agent"));
+    cli_ = test::open_bus(client_transport_, test::bus_options("client-agent"));
+  }
+  test::NatsServer server_;
+  std::shared_ptr<Transport> server_transport_, client_transport_;
+  std::unique_ptr<Bus> srv_, cli_;
+};
+
+Handler echo() {
+  return sync_invoke([](Call& c) -> Result<Envelope> { return result_payload(c.request().payload); });
+}
+
+TEST_F(BusNatsTest, InvokeAndStreamRoundTrip) {
+  auto a = srv_->handle_invoke("echo", echo());
+  auto b = srv_->handle_stream("count", sync_stream([](Call&, StreamWriter& w) -> Status {
+                                 for (int i = 0; i < 100; ++i) OAIO_RETURN_IF_ERROR(w.delta(std::to_string(i)));
+                                 return w.final(R"({"n":100})");
+                               }));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  auto r = cli_->invoke_payload("echo", R"({"text":"über"})");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().payload, R"({"text":"über"})");
+  auto s = cli_->stream_invoke("count", Envelope{});
+  ASSERT_TRUE(s.ok());
+  int n = 0;
+  while (true) {
+    auto f = s.value()->next();
+    ASSERT_TRUE(f.ok()) << f.status().to_string();
+    if (!f.value()) break;
+    if (!f.value()->is_final) EXPECT_EQ(f.value()->payload, std::to_string(n));
+    ++n;
+  }
+  EXPECT_EQ(n, 101);
+}
+
+TEST_F(BusNatsTest, NoHandlerFailsWellUnderASecond) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = cli_->invoke_payload("nobody", "{}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kNoHandler);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+TEST_F(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
+  std::atomic<bool> release{false};
+  auto slow = srv_->handle_invoke("slow", sync_invoke([&](Call&) -> Result<Envelope> {
+                                    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                    return result_payload("1");
+                                  }));
+  auto fast = srv_->handle_invoke("echo", echo());
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  std::optional<Result<Envelope>> result;
+  std::mutex mu;
+  CallOptions opts;
+  opts.timeout = std::chrono::seconds(20);
+  cli_->invoke_async("slow", Envelope{}, opts, [&](Result<Envelope> r) {
+    std::lock_guard lock(mu);
+    result.emplace(std::move(r));
+  });
+  ASSERT_TRUE(test::wait_until([&] { return srv_->stats().requests_handled == 1; }));
+  auto killed_at = std::chrono::steady_clock::now();
+  server_.kill();
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return result.has_value();
+      },
+      std::chrono::seconds(5)));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(result->status().code(), ErrorCode::kTransportFailure) << result->status().to_string();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, std::chrono::seconds(2));
+  release = true;
+
+  // During the outage calls fail fast rather than time out.
+  auto during = cli_->invoke_payload("echo", "{}", opts);
+  ASSERT_FALSE(during.ok());
+  EXPECT_EQ(during.status().code(), ErrorCode::kTransportFailure);
+
+  ASSERT_TRUE(server_.restart());
+  ASSERT_TRUE(test::wait_until([&] { return client_transport_->connected() && server_transport_->connected(); },
+                               std::chrono::seconds(10)));
+  bool ok = test::wait_until(
+      [&] {
+        auto r = cli_->invoke_payload("echo", R"("back")");
+        return r.ok() && r.value().payload == R"("back")";
+      },
+      std::chrono::seconds(10));
+  EXPECT_TRUE(ok);
+}
+
+TEST_F(BusNatsTest, GarbageAndWronglyTypedFramesAreDroppedAndCounted) {
+  auto sub = srv_->handle_invoke("echo", echo());
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  const std::string subject = invoke_subject("acp.v1", "", "echo");
+  for (std::string garbage : {std::string("garbage"), std::string(R"({"seq":"1","event_type":"x"})"),
+                              std::string(R"({"seq":-1})"), std::string(R"({"is_final":1})"),
+                              std::string(R"({"schema_version":"1"})"), std::string("\x00\x01", 2)}) {
+    ASSERT_TRUE(client_transport_->publish(subject, {}, garbage).ok());
+  }
+  ASSERT_TRUE(client_transport_->flush(std::chrono::seconds(2)).ok());
+  EXPECT_TRUE(test::wait_until([&] { return srv_->stats().frames_dropped == 6; }));
+  auto r = cli_->invoke_payload("echo", "1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().payload, "1");
+}
+
+TEST(BusNatsMaxPayloadTest, PayloadAboveTheServersMaxPayloadGetsAClearError) {
+  test::NatsServer server({.max_payload = 64 * 1024});
+  ASSERT_TRUE(server.start());
+  auto transport = connect(server.url());
+  auto srv = test::open_bus(transport, test::bus_options("s"));
+  auto cli = test::open_bus(transport, test::bus_options("c"));
+  std::atomic<int> handled{0};
+  auto sub = srv->handle_invoke("echo", sync_invoke([&](Call& c) -> Result<Envelope> {
+                                  handled++;
+                                  return result_payload(c.request().payload);
+                                }));
+  ASSERT_TRUE(transport->flush(std::chrono::seconds(2)).ok());
+  auto big = cli->invoke_payload("echo", "\"" + std::string(70 * 1024, 'x') + "\"");
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), ErrorCode::kInvalidRequest);
+  EXPECT_THAT(big.status().message(), HasSubstr("max_payload"));
+  EXPECT_EQ(handled.load(), 0);
+  auto fits = cli->invoke_payload("echo", "\"" + std::string(60 * 1024, 'y') + "\"");
+  ASSERT_TRUE(fits.ok()) << fits.status().to_string();
+}
+
+TEST_F(BusNatsTest, HeartbeatsDetectAKilledServerWithinThreeIntervals) {
+  // The stream's server runs behind its own connection; killing nats-server silences it.
+  auto sub = srv_->handle_stream("slow", sync_stream([](Call& c, StreamWriter& w) -> Status {
+                                   (void)w.delta("1");
+                                   while (!c.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                   return Status();
+                                 }));
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  CallOptions opts;
+  opts.heartbeat = std::chrono::milliseconds(250);
+  auto s = cli_->stream_invoke("slow", Envelope{}, opts);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s.value()->next().ok());
+  server_.kill();
+  auto start = std::chrono::steady_clock::now();
+  auto next = s.value()->next();
+  ASSERT_FALSE(next.ok());
+  // Either the connection loss or the missing heartbeats end it, well within 3 x 250 ms.
+  EXPECT_THAT(next.status().code(), ::testing::AnyOf(ErrorCode::kTransportFailure, ErrorCode::kAgentTimeout));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  srv_->drain(std::chrono::milliseconds(1)).ok();
+}
+
+}  // namespace
+}  // namespace oaio
