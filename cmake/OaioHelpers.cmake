@@ -27,7 +27,14 @@ function(oaio_add_plugin name)
     C_VISIBILITY_PRESET hidden
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  target_link_options(${name} PRIVATE -Wl,-z,defs)
+  # Hidden visibility does not cover weak template instances from libstdc++ (GNU-unique
+  # symbols are even shared process-wide): a version script keeps the entry the only
+  # exported symbol.
+  set(script ${CMAKE_BINARY_DIR}/oaio_plugin.map)
+  if(NOT EXISTS ${script})
+    file(WRITE ${script} "{ global: oaio_plugin_entry_v1; local: *; };\n")
+  endif()
+  target_link_options(${name} PRIVATE -Wl,-z,defs -Wl,--version-script=${script})
   if(P_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
   endif()

@@ -137,6 +137,7 @@ struct BridgeHost::Outgoing {
   std::mutex mu;
   bool ended = false;  // guarded by mu
   CancelFn cancel;     // streams only
+  std::function<void(const Status&)> fail;  // reports a local end (cancel) to the plugin
 };
 
 BridgeHost::BridgeHost(BridgeHostOptions options, std::shared_ptr<LoadedPlugin> plugin)
@@ -466,11 +467,16 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
   if (call_id) *call_id = id;
   // An error reported while the call is still being made is returned instead.
   auto sync = std::make_shared<std::pair<bool, Status>>(true, Status());
-  auto finish = [this, id, out]() {
+  auto finish = [this, id]() {
     std::lock_guard lock(mu_);
     outgoing_.erase(id);
   };
-  auto deliver_error = [fn, user_data, out, sync, finish](const Status& s) {
+  // The callbacks hold the call weakly: outgoing_ owns it until it ends, so nothing
+  // outlives the bridge and no cycle keeps it alive.
+  std::weak_ptr<Outgoing> weak_out = out;
+  auto deliver_error = [fn, user_data, weak_out, sync, finish](const Status& s) {
+    auto out = weak_out.lock();
+    if (!out) return;
     {
       std::lock_guard lock(out->mu);
       if (out->ended) return;
@@ -488,7 +494,9 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
     fn(user_data, nullptr, &e);
     finish();
   };
-  auto deliver_frame = [fn, user_data, out, finish](const Envelope& env) -> bool {
+  auto deliver_frame = [fn, user_data, weak_out, finish](const Envelope& env) -> bool {
+    auto out = weak_out.lock();
+    if (!out) return false;
     std::lock_guard lock(out->mu);  // frames of one call are serialised anyway
     if (out->ended) return false;
     auto bytes = encode_envelope(env);
@@ -506,6 +514,7 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
     }
     return keep;
   };
+  out->fail = deliver_error;
   if (stream) {
     out->cancel = options_.bus->stream_invoke_async(
         target, std::move(req), co, deliver_frame,
@@ -541,10 +550,9 @@ oaio_status BridgeHost::cancel_call(std::uint64_t call_id) {
   }
   if (out->cancel) {
     out->cancel("cancelled by bridge");  // the stream's end callback reports it
-  } else {
-    // An invoke cannot be recalled; report it cancelled and drop the late reply.
-    std::lock_guard lock(out->mu);
-    out->ended = true;
+  } else if (out->fail) {
+    // An invoke cannot be recalled: report it cancelled now; the late reply is dropped.
+    out->fail(Status::invalid("call cancelled by bridge"));
   }
   return OAIO_OK;
 }

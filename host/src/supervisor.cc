@@ -105,9 +105,8 @@ class Supervisor::Runner {
       if (!ever_running) {
         switch (manifest_.on_startup_failure) {
           case StartupFailure::kFail:
+            sup_->fatal_ = true;  // before the state: watchers of the state read it
             set_state(BridgeState::kFailed, out.error);
-            sup_->fatal_ = true;
-            sup_->changed();
             return;
           case StartupFailure::kIgnore:
             set_state(BridgeState::kFailed, out.error + " (on_startup_failure: ignore)");

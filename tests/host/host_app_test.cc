@@ -358,7 +358,7 @@ bridges:
 // ---- the CLI against a running host over NATS ----
 
 struct CliResult {
-  ExitInfo exit;
+  test::ExitInfo exit;
   std::vector<std::string> lines;
   std::string err;
 };
@@ -372,7 +372,7 @@ CliResult run_cli(std::vector<std::string> args) {
   EXPECT_TRUE(p.ok());
   CliResult r;
   while (auto line = p.value()->read_line(std::chrono::seconds(10))) r.lines.push_back(*line);
-  r.exit = p.value()->wait(std::chrono::seconds(10)).value_or(ExitInfo{});
+  r.exit = p.value()->wait(std::chrono::seconds(10)).value_or(test::ExitInfo{});
   r.err = p.value()->captured_stderr();
   return r;
 }
@@ -434,7 +434,7 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
   auto event = nlohmann::json::parse(*line);
   EXPECT_EQ(event["event_type"], "news.flash");
   EXPECT_EQ(event["payload"]["headline"], "hi");
-  EXPECT_TRUE(listener.value()->wait(std::chrono::seconds(10)).value_or(ExitInfo{}).success());
+  EXPECT_TRUE(listener.value()->wait(std::chrono::seconds(10)).value_or(test::ExitInfo{}).success());
 
   auto usage = run_cli({"call"});
   EXPECT_EQ(usage.exit.code, 2);
