@@ -147,6 +147,7 @@ Handler echo() {
 
 double bus_invoke_latency(Bus& server, Bus& client, Latencies& lat, const HandlerOptions& ho, const char* target) {
   auto sub = server.handle_invoke(target, echo(), ho);
+  (void)server.transport().flush(std::chrono::seconds(5));  // the subscription reaches the server first
   for (int i = 0; i < g_iterations + 1000; ++i) {
     auto t0 = Clock::now();
     auto r = client.invoke_payload(target, kPayload);
@@ -161,6 +162,7 @@ double bus_invoke_latency(Bus& server, Bus& client, Latencies& lat, const Handle
 
 double bus_invoke_throughput(Bus& server, Bus& client, int callers) {
   auto sub = server.handle_invoke("bench.tput", echo());
+  (void)server.transport().flush(std::chrono::seconds(5));
   std::atomic<long> done{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -184,6 +186,7 @@ double bus_stream_rate(Bus& server, Bus& client) {
                                     for (int i = 0; i < g_messages; ++i) OAIO_RETURN_IF_ERROR(w.delta(delta));
                                     return Status();
                                   }));
+  (void)server.transport().flush(std::chrono::seconds(5));
   std::atomic<long> frames{0};
   std::atomic<bool> ended{false};
   CallOptions co;
