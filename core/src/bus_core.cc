@@ -30,47 +30,6 @@ struct BusCore::Served {
 
 namespace {
 
-// The internal Bus view: forwards to the core it lives in.
-class CoreView final : public Bus {
- public:
-  explicit CoreView(BusCore* core) : core_(core) {}
-  void invoke_async(std::string_view target, Envelope request, CallOptions options,
-                    std::function<void(Result<Envelope>)> done) override {
-    core_->invoke_async(target, std::move(request), options, std::move(done));
-  }
-  CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options, FrameHandler on_frame,
-                               StreamEndHandler on_end) override {
-    return core_->stream_invoke_async(target, std::move(request), options, std::move(on_frame), std::move(on_end));
-  }
-  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
-                                                      CallOptions options) override {
-    return core_->stream_invoke(target, std::move(request), options);
-  }
-  Status publish(Envelope event) override { return core_->publish(std::move(event)); }
-  Result<Subscription> subscribe(std::string_view event_type, EventHandler handler,
-                                 SubscribeOptions options) override {
-    return core_->subscribe(event_type, std::move(handler), std::move(options));
-  }
-  Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler,
-                                     SubscribeOptions options) override {
-    return core_->subscribe_raw(subject, std::move(handler), std::move(options));
-  }
-  void use(Middleware middleware) override { core_->use(std::move(middleware)); }
-  Result<Subscription> handle_invoke(std::string_view target, Handler handler, HandlerOptions options) override {
-    return core_->handle(target, std::move(handler), std::move(options), false);
-  }
-  Result<Subscription> handle_stream(std::string_view target, Handler handler, HandlerOptions options) override {
-    return core_->handle(target, std::move(handler), std::move(options), true);
-  }
-  Status drain(std::chrono::milliseconds deadline) override { return core_->drain(deadline); }
-  const BusOptions& options() const override { return core_->options(); }
-  BusStats stats() const override { return core_->stats(); }
-  Transport& transport() override { return core_->transport(); }
-
- private:
-  BusCore* core_;
-};
-
 std::size_t default_workers() {
   std::size_t hw = std::thread::hardware_concurrency();
   return std::max<std::size_t>(4, 2 * hw);
@@ -92,7 +51,7 @@ BusCore::BusCore(std::shared_ptr<Transport> transport, BusOptions options)
     : transport_(std::move(transport)),
       options_(std::move(options)),
       logger_(options_.logger ? options_.logger : make_stderr_logger()),
-      view_(std::make_unique<CoreView>(this)),
+      view_(std::make_unique<BusForwarder>(this)),
       executor_(std::make_unique<Executor>(options_.worker_threads ? options_.worker_threads : default_workers())),
       timers_(std::make_unique<TimerService>()) {}
 
@@ -696,5 +655,44 @@ Status BusCore::drain(std::chrono::milliseconds deadline) {
   for (auto& c : remaining) c->cancel();
   return Status::timeout(std::to_string(remaining.size()) + " call(s) still running at the drain deadline; cancelled");
 }
+
+// ---------------------------------------------------------------------------------
+// BusForwarder
+
+BusForwarder::~BusForwarder() {
+  if (owner_) owner_->shutdown();
+}
+void BusForwarder::invoke_async(std::string_view target, Envelope request, CallOptions options,
+                                std::function<void(Result<Envelope>)> done) {
+  core_->invoke_async(target, std::move(request), options, std::move(done));
+}
+CancelFn BusForwarder::stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
+                                           FrameHandler on_frame, StreamEndHandler on_end) {
+  return core_->stream_invoke_async(target, std::move(request), options, std::move(on_frame), std::move(on_end));
+}
+Result<std::unique_ptr<ClientStream>> BusForwarder::stream_invoke(std::string_view target, Envelope request,
+                                                                  CallOptions options) {
+  return core_->stream_invoke(target, std::move(request), options);
+}
+Status BusForwarder::publish(Envelope event) { return core_->publish(std::move(event)); }
+Result<Subscription> BusForwarder::subscribe(std::string_view event_type, EventHandler handler,
+                                             SubscribeOptions options) {
+  return core_->subscribe(event_type, std::move(handler), std::move(options));
+}
+Result<Subscription> BusForwarder::subscribe_raw(std::string_view subject, EventHandler handler,
+                                                 SubscribeOptions options) {
+  return core_->subscribe_raw(subject, std::move(handler), std::move(options));
+}
+void BusForwarder::use(Middleware middleware) { core_->use(std::move(middleware)); }
+Result<Subscription> BusForwarder::handle_invoke(std::string_view target, Handler handler, HandlerOptions options) {
+  return core_->handle(target, std::move(handler), std::move(options), false);
+}
+Result<Subscription> BusForwarder::handle_stream(std::string_view target, Handler handler, HandlerOptions options) {
+  return core_->handle(target, std::move(handler), std::move(options), true);
+}
+Status BusForwarder::drain(std::chrono::milliseconds deadline) { return core_->drain(deadline); }
+const BusOptions& BusForwarder::options() const { return core_->options(); }
+BusStats BusForwarder::stats() const { return core_->stats(); }
+Transport& BusForwarder::transport() { return core_->transport(); }
 
 }  // namespace oaio::detail

@@ -21,6 +21,40 @@
 namespace oaio::detail {
 
 class CallImpl;
+class BusCore;
+
+// A Bus that forwards every call to a core. The user's handle owns the core (and shuts
+// it down when destroyed); the core's own view, handed to handlers as Call::bus(), does
+// not.
+class BusForwarder final : public Bus {
+ public:
+  // Non-owning: `core` must outlive the forwarder.
+  explicit BusForwarder(BusCore* core) : core_(core) {}
+  // Owning: shuts the core down on destruction.
+  explicit BusForwarder(std::shared_ptr<BusCore> core) : core_(core.get()), owner_(std::move(core)) {}
+  ~BusForwarder() override;
+
+  void invoke_async(std::string_view target, Envelope request, CallOptions options,
+                    std::function<void(Result<Envelope>)> done) override;
+  CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options, FrameHandler on_frame,
+                               StreamEndHandler on_end) override;
+  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
+                                                      CallOptions options) override;
+  Status publish(Envelope event) override;
+  Result<Subscription> subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options) override;
+  Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options) override;
+  void use(Middleware middleware) override;
+  Result<Subscription> handle_invoke(std::string_view target, Handler handler, HandlerOptions options) override;
+  Result<Subscription> handle_stream(std::string_view target, Handler handler, HandlerOptions options) override;
+  Status drain(std::chrono::milliseconds deadline) override;
+  const BusOptions& options() const override;
+  BusStats stats() const override;
+  Transport& transport() override;
+
+ private:
+  BusCore* core_;
+  std::shared_ptr<BusCore> owner_;  // null for the core's own view
+};
 
 class BusCore final : public std::enable_shared_from_this<BusCore> {
  public:
