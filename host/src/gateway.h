@@ -30,6 +30,7 @@ struct GatewayOptions {
   std::string bind_address = "127.0.0.1";  // loopback unless the operator says otherwise
   std::uint16_t port = 0;                  // 0 = pick a free port (tests)
   std::string bearer_token;                // empty = auth off; else "Authorization: Bearer <token>"
+                                           // on /metrics and /v1/*; /healthz, /readyz stay open
   std::size_t max_body_bytes = 4 * 1024 * 1024;  // larger bodies get 413
   std::chrono::milliseconds timeout{30000};      // overall, per request
   std::chrono::milliseconds idle_timeout{0};     // SSE: longest gap between frames; 0 = off
