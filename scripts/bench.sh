@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds and runs the benchmarks (Release build in build-bench), printing each figure
+# next to its baseline measured in the same run. Usage: scripts/bench.sh [--quick]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOAIO_BUILD_BENCH=ON -DOAIO_BUILD_TESTS=ON >/dev/null
+cmake --build build-bench -j "$(nproc)" --target bus_bench
+build-bench/bench/bus_bench "$@"
