@@ -141,7 +141,14 @@ struct BridgeHost::Outgoing {
 };
 
 BridgeHost::BridgeHost(BridgeHostOptions options, std::shared_ptr<LoadedPlugin> plugin)
-    : options_(std::move(options)), plugin_(std::move(plugin)) {}
+    : options_(std::move(options)), plugin_(std::move(plugin)) {
+  if (options_.metrics) {  // idempotent across bridges and restarts
+    options_.metrics->define("oaio_bridge_calls_total", MetricKind::kCounter, "Calls served by bridges, by outcome");
+    options_.metrics->define("oaio_bridge_call_errors_total", MetricKind::kCounter, "Failed bridge calls by ACP code");
+    options_.metrics->define("oaio_bridge_call_duration_seconds", MetricKind::kHistogram,
+                             "Time from a call reaching a bridge to its completion");
+  }
+}
 
 BridgeHost::~BridgeHost() {
   stop();
@@ -285,9 +292,17 @@ void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* us
   pc->streaming_target = streaming_target;
   pc->metadata_json = metadata_json(call->request().metadata);
   oaio_call* handle_value = call_table().add(pc);
-  // The bus Done also retires the call from this bridge's open set.
-  pc->done = [this, handle_value, done = std::move(done)](Result<Envelope> r) {
+  // The bus Done also retires the call from this bridge's open set and records it.
+  auto started = std::chrono::steady_clock::now();
+  pc->done = [this, handle_value, started, target = call->target(), done = std::move(done)](Result<Envelope> r) {
     call_finished(handle_value);
+    if (MetricsRegistry* m = options_.metrics) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const std::string& bridge = options_.bridge_name;
+      m->record("oaio_bridge_calls_total", 1, {{"bridge", bridge}, {"target", target}, {"outcome", r.ok() ? "ok" : "error"}});
+      m->record("oaio_bridge_call_duration_seconds", secs, {{"bridge", bridge}, {"target", target}});
+      if (!r.ok()) m->record("oaio_bridge_call_errors_total", 1, {{"bridge", bridge}, {"code", std::string(r.status().code_name())}});
+    }
     done(std::move(r));
   };
   {

@@ -461,3 +461,33 @@ bridges:
 
 }  // namespace
 }  // namespace oaio::host
+
+namespace oaio::host {
+namespace {
+
+TEST(HostAppTest, MetricsRecordBridgeCallsAndStates) {
+  HostDir dir;
+  dir.add_plugin(kBuild + "/plugins/echo_c.so");
+  dir.add_manifest("echo.yaml", R"(
+bridges:
+  - name: echo
+    plugin: echo_c
+    config: {target: echo}
+)");
+  auto app = start_host(dir.options());
+  ASSERT_TRUE(app);
+  Bus& bus = app->connection().default_bus();
+  ASSERT_TRUE(bus.invoke_payload("echo", "{}").ok());
+  ASSERT_TRUE(bus.invoke_payload("echo", R"({"fail":{"code":"AGENT_TIMEOUT","message":"slow"}})").ok());
+  ASSERT_TRUE(test::wait_until([&] {
+    return app->metrics().render().find("outcome=\"error\"") != std::string::npos;
+  }));
+  std::string text = app->metrics().render();
+  EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_calls_total{bridge="echo",outcome="ok",target="echo"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_call_errors_total{bridge="echo",code="AGENT_TIMEOUT"} 1)"));
+  EXPECT_THAT(text, HasSubstr("oaio_bridge_call_duration_seconds_bucket"));
+  EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_state{bridge="echo",state="running"} 1)"));
+}
+
+}  // namespace
+}  // namespace oaio::host
