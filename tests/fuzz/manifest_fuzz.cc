@@ -58,8 +58,9 @@ void run(std::string_view text, oaio::host::ManifestFormat format) {
   const bool input_has_marker = text.find(kMarker) != std::string_view::npos;
   auto r = oaio::host::parse_manifest_text(text, kLabel, format, env);
   if (!r.ok()) {
-    const std::string& m = r.status().message();
-    check(r.status().code() == oaio::ErrorCode::kInvalidRequest, "error is not INVALID_REQUEST", m);
+    const oaio::Status status = r.status();  // status() returns a copy
+    const std::string& m = status.message();
+    check(status.code() == oaio::ErrorCode::kInvalidRequest, "error is not INVALID_REQUEST", m);
     check(!m.empty(), "empty error message");
     check(lines_start_with_label(m), "error line without the file label", m);
     check(input_has_marker || m.find(kMarker) == std::string::npos, "secret in an error message", m);
