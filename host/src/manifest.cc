@@ -329,6 +329,9 @@ json BridgeManifest::redacted_config() const {
 
 Result<std::vector<BridgeManifest>> parse_manifest_text(std::string_view text, const std::string& file_label,
                                                         ManifestFormat format, const EnvLookup& env) {
+  if (text.size() > kMaxFileBytes) {
+    return Status::invalid(file_label + ": too large (" + std::to_string(text.size()) + " bytes; at most 4 MiB)");
+  }
   Result<json> parsed = format == ManifestFormat::kJson ? parse_json_document(text, file_label)
                                                          : parse_yaml_document(text, file_label);
   if (!parsed.ok()) return parsed.status();

@@ -20,7 +20,7 @@ using manifest_detail::printable;
 using manifest_detail::show_pointer;
 
 constexpr int kMaxDepth = 128;
-constexpr std::size_t kMaxNodes = 1000000;
+constexpr std::size_t kMaxNodes = 100000;
 constexpr std::string_view kTagPrefix = "tag:yaml.org,2002:";
 
 
@@ -126,7 +126,7 @@ class YamlConverter {
 
   Status node(const YAML::Node& n, const Pointer& at, int depth, json* out) {
     if (depth > kMaxDepth) return error(n, at, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    if (++nodes_ > kMaxNodes) return error(n, at, "document too large (over 1000000 values after alias expansion)");
+    if (++nodes_ > kMaxNodes) return error(n, at, "document too large (over 100000 values after alias expansion)");
     const std::string& tag = n.Tag();
     switch (n.Type()) {
       case YAML::NodeType::Undefined:

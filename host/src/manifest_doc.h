@@ -8,7 +8,7 @@
 // stay strings and 0755 is decimal. Merge keys (`<<: *anchor`) are expanded.
 // Duplicate keys are errors in both formats (a typo must not silently win), as are
 // non-UTF-8 text, more than one YAML document, custom tags, non-scalar keys, and
-// documents nested deeper than 128 or larger than 1,000,000 nodes (alias bombs).
+// documents nested deeper than 128 or larger than 100,000 values (alias bombs).
 //
 // Thread-safety: pure functions.
 #pragma once
