@@ -5,7 +5,8 @@
 # build-fuzz/fuzz-artifacts/.
 #
 # Usage: scripts/fuzz.sh [seconds per target, default 30]
-# Env:   OAIO_FUZZ_BUILD_DIR (default <repo>/build-fuzz), OAIO_FUZZ_JOBS (ninja -j, default 2)
+# Env:   OAIO_FUZZ_BUILD_DIR (default <repo>/build-fuzz), OAIO_FUZZ_JOBS (ninja -j, default 2),
+#        OAIO_FUZZ_TARGETS (space-separated target names; default: every tests/fuzz/*_fuzz.cc)
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -21,9 +22,13 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja \
   -DOAIO_BUILD_FUZZ=ON -DOAIO_BUILD_TESTS=ON -DOAIO_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 targets=()
-for src in "$root"/tests/fuzz/*_fuzz.cc; do
-  targets+=("$(basename "$src" .cc)")
-done
+if [ -n "${OAIO_FUZZ_TARGETS:-}" ]; then
+  read -r -a targets <<< "$OAIO_FUZZ_TARGETS"
+else
+  for src in "$root"/tests/fuzz/*_fuzz.cc; do
+    targets+=("$(basename "$src" .cc)")
+  done
+fi
 if [ "${#targets[@]}" -eq 0 ]; then
   echo "no fuzz targets under tests/fuzz" >&2
   exit 1
