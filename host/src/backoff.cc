@@ -5,6 +5,7 @@
 namespace oaio::host {
 
 bool RestartBudget::try_consume(Clock::time_point now) {
+  if (max_ < 0) return true;  // restart: always
   while (!restarts_.empty() && now - restarts_.front() >= window_) restarts_.pop_front();
   if (static_cast<int>(restarts_.size()) >= max_) return false;
   restarts_.push_back(now);

@@ -61,7 +61,7 @@ enum class StartupFailure { kFail, kRetry, kIgnore };
 
 struct RestartPolicy {
   bool enabled = true;                 // restart a failed bridge
-  int max_restarts = 5;                // within `window`; then the bridge stays failed;
+  int max_restarts = 5;                // within `window`; then the bridge stays failed; -1 = no limit;
                                        // -1 = unlimited (`restart: always`)
   std::uint32_t window_seconds = 300;
   std::uint32_t initial_backoff_ms = 200;

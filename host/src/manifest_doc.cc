@@ -1,11 +1,13 @@
 #include "manifest_doc.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "manifest_util.h"
@@ -240,6 +242,20 @@ class YamlConverter {
   std::size_t nodes_ = 0;
 };
 
+// Parses without building anything: only to count documents.
+class IgnoreEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 // Line and column (1-based) of byte `offset` (0-based) in `text`.
 std::string position(std::string_view text, std::size_t offset) {
   std::size_t line = 1, col = 1;
@@ -330,9 +346,18 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 Result<json> parse_yaml_document(std::string_view text, const std::string& file_label) {
-  std::vector<YAML::Node> docs;
+  // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on some invalid
+  // input such as "{}," (jbeder/yaml-cpp#1040, fixed upstream in #1319). One document
+  // is loaded, and a second parse (which builds nothing) asks for at most one more.
+  YAML::Node root;
+  bool more_documents = false;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string owned(text);
+    root = YAML::Load(owned);
+    std::istringstream in(owned);
+    YAML::Parser parser(in);
+    IgnoreEvents ignore;
+    if (parser.HandleNextDocument(ignore)) more_documents = parser.HandleNextDocument(ignore);
   } catch (const YAML::Exception& e) {
     std::string where = file_label;
     if (!e.mark.is_null()) where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
@@ -340,13 +365,11 @@ Result<json> parse_yaml_document(std::string_view text, const std::string& file_
   } catch (const std::exception& e) {
     return Status::invalid(file_label + ": yaml syntax error: " + printable(e.what()));
   }
-  if (docs.empty()) return json(nullptr);
-  if (docs.size() > 1) {
-    return Status::invalid(file_label + ": expected one YAML document, found " + std::to_string(docs.size()) +
-                           " (remove the extra '---')");
+  if (more_documents) {
+    return Status::invalid(file_label + ": expected one YAML document, found more (or text after its end)");
   }
   try {
-    return YamlConverter(file_label).convert(docs[0]);
+    return YamlConverter(file_label).convert(root);
   } catch (const std::exception& e) {  // yaml-cpp accessors may throw on malformed trees
     return Status::invalid(file_label + ": yaml error: " + printable(e.what()));
   }

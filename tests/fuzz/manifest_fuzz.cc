@@ -82,7 +82,8 @@ void run(std::string_view text, oaio::host::ManifestFormat format) {
     }
     check(input_has_marker || redacted.find(kMarker) == std::string::npos, "secret in the redacted config", redacted);
     const oaio::Status s = oaio::host::validate_bridge_config(b, kEchoSchema);
-    check(input_has_marker || s.message().find(kMarker) == std::string::npos, "secret in a validation error", s.message());
+    check(input_has_marker || s.message().find(kMarker) == std::string::npos, "secret in a validation error",
+          s.message());
   }
 }
 
