@@ -16,6 +16,9 @@ endif()
 # valijson is header-only; Debian installs it under /usr/include/valijson.
 find_path(VALIJSON_INCLUDE_DIR valijson/validator.hpp REQUIRED)
 
+# Bridge plugins talk HTTP with libcurl (MCP Streamable HTTP, Matrix, SSE).
+find_package(CURL REQUIRED)
+
 # Host-only dependencies.
 find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)   # Boost.DLL (header-only) needs filesystem
 find_package(yaml-cpp REQUIRED)

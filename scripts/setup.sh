@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh Debian 12 machine:
 # the Debian packages (compilers, nats-server, libraries) and the Python virtualenv
-# with the reference OpenAgentIO SDK used by the interop tests. Idempotent: a second
+# with the reference OpenAgentIO SDK used by the interop tests, and the real servers
+# (npm, PyPI) the bridge suites start. Idempotent: a second
 # run only checks. Usage: scripts/setup.sh [--no-python]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +16,7 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libcli11-dev prometheus-cpp-dev
   python3 python3-venv python3-pip
+  nodejs npm                                     # real MCP / OpenAI-compatible servers the bridge suites start
 )
 
 missing=()
@@ -32,5 +34,6 @@ fi
 
 if [[ "${1:-}" != "--no-python" ]]; then
   "$here/setup_python.sh"
+  "$here/setup_node.sh"
 fi
 echo "setup: done"

@@ -11,7 +11,8 @@ build="${OAIO_BUILD_DIR:-build}"
 jobs="$(nproc)"
 
 if [[ "${OAIO_SKIP_SETUP:-0}" == 1 ]]; then
-  scripts/setup_python.sh  # cheap when up to date; the interop tests need it
+  scripts/setup_python.sh  # cheap when up to date; the interop and bridge suites need them
+  scripts/setup_node.sh
 else
   scripts/setup.sh
 fi

@@ -12,6 +12,7 @@
 #include "host_app.h"
 #include "oaio/nats_transport.h"
 #include "support/bus_fixture.h"
+#include "support/host_fixture.h"
 #include "support/nats_server.h"
 #include "support/subprocess.h"
 #include "support/test_util.h"
@@ -21,45 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using test::collect;
+using test::HostDir;
 using test::payload_json;
+using test::start_host;
 
 const std::string kBuild = OAIO_BINARY_DIR;
-
-// A scratch directory with plugins/ (copies of the chosen .so files) and manifests/.
-class HostDir {
- public:
-  HostDir() {
-    root_ = fs::temp_directory_path() / ("oaio-host-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "plugins");
-    fs::create_directories(root_ / "manifests");
-  }
-  ~HostDir() { fs::remove_all(root_); }
-  void add_plugin(const std::string& built_path) {
-    fs::copy_file(built_path, root_ / "plugins" / fs::path(built_path).filename(), fs::copy_options::overwrite_existing);
-    fs::permissions(root_ / "plugins" / fs::path(built_path).filename(), fs::perms(0755));
-  }
-  void add_manifest(const std::string& name, const std::string& yaml) {
-    std::ofstream(root_ / "manifests" / name) << yaml;
-  }
-  HostOptions options(const std::string& nats_url = {}) const {
-    HostOptions o;
-    o.plugins_dir = (root_ / "plugins").string();
-    o.manifests_dir = (root_ / "manifests").string();
-    o.state_dir = (root_ / "state").string();
-    o.connection.nats_url = nats_url;
-    o.connection.agent_id = "test-host";
-    o.self_exe = kBuild + "/bin/oaio";
-    o.drain_deadline = std::chrono::seconds(3);
-    o.logger = std::make_shared<HostLogger>(LogFormat::kText, LogLevel::kWarn);
-    return o;
-  }
-  std::string path() const { return root_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path root_;
-};
 
 const char* kEchoManifest = R"(
 bridges:
@@ -70,30 +38,6 @@ bridges:
     plugin: echo_cpp
     config: {target: echo-cpp}
 )";
-
-std::unique_ptr<HostApp> start_host(HostOptions options) {
-  auto app = HostApp::start(std::move(options));
-  EXPECT_TRUE(app.ok()) << app.status().to_string();
-  if (!app.ok()) return nullptr;
-  EXPECT_TRUE(app.value()->supervisor().wait_for(
-      [](const std::vector<BridgeStatus>& all) {
-        for (const auto& s : all)
-          if (s.state != BridgeState::kRunning) return false;
-        return !all.empty();
-      },
-      std::chrono::seconds(10)));
-  return std::move(app).value();
-}
-
-std::vector<Envelope> collect(ClientStream& s) {
-  std::vector<Envelope> frames;
-  while (true) {
-    auto n = s.next();
-    EXPECT_TRUE(n.ok()) << n.status().to_string();
-    if (!n.ok() || !n.value()) return frames;
-    frames.push_back(*n.value());
-  }
-}
 
 void expect_echo_plugins_work(Bus& bus) {
   auto c = bus.invoke_payload("echo", R"({"text":"héllo"})");
