@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -327,6 +328,9 @@ void GatewayImpl::handle_stream(const httplib::Request& req, httplib::Response& 
   }
   res.status = 200;
   res.set_header("Cache-Control", "no-cache");
+  // WIRE.md §10 wants this header on SSE responses. cpp-httplib adds its own
+  // "Connection: close" when it is about to close the connection, and clients read the
+  // first header; so the server has no per-connection request budget (see listen()).
   if (req.get_header_value("Connection") != "close") res.set_header("Connection", "keep-alive");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
@@ -462,7 +466,15 @@ Status GatewayImpl::listen() {
   const std::size_t threads = std::max<std::size_t>(1, options_.threads);
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_.set_payload_max_length(options_.max_body_bytes);
-  server_.set_keep_alive_max_count(100);
+  // No request budget per kept-alive connection: when cpp-httplib spends one it adds
+  // "Connection: close" after our SSE "Connection: keep-alive" (handle_stream), clients
+  // believe the first and reuse a socket the server is closing. Idle connections still
+  // close after the keep-alive timeout.
+  server_.set_keep_alive_max_count(std::numeric_limits<std::size_t>::max());
+  // Replies and SSE frames are small writes answered by the client's next request or
+  // read at once: with Nagle on, each waited for the client's delayed ACK (~40 ms per
+  // request on a kept-alive connection, found by bench/host_bench).
+  server_.set_tcp_nodelay(true);
   // cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind the same
   // port and share its traffic; a taken address must be an error instead.
   server_.set_socket_options([](int sock) {

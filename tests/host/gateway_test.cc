@@ -501,6 +501,26 @@ TEST_F(GatewayTest, PublishRejectsBadJsonAndBadEventType) {
 
 // ---- SSE ----
 
+// One kept-alive client making many calls in a row, as a chat front end does: every
+// response must come back on the reused connection (a server that closed it after a
+// request budget while announcing keep-alive made the client's next request fail).
+TEST_F(GatewayTest, ManyStreamsOnOneKeptAliveConnection) {
+  start();
+  serve_stream("story", [](Call&, StreamWriter& w) -> Status { return w.final(R"({"ok":true})"); });
+  auto c = client();
+  c->set_keep_alive(true);
+  for (int i = 0; i < 150; ++i) {
+    auto r = c->Post("/v1/agents/story/stream", R"({"i":1})", kJson);
+    ASSERT_TRUE(r) << "request " << i << ": " << httplib::to_string(r.error());
+    ASSERT_EQ(r->status, 200) << "request " << i;
+    EXPECT_EQ(r->get_header_value_count("Connection"), 1u) << "request " << i;
+    ASSERT_NE(r->body.find("agent.response.final"), std::string::npos) << "request " << i;
+  }
+  auto inv = c->Post("/v1/agents/story/invoke", R"({"i":2})", kJson);
+  ASSERT_TRUE(inv) << httplib::to_string(inv.error());
+  EXPECT_EQ(inv->status, 200);
+}
+
 TEST_F(GatewayTest, StreamSendsHeadersAndExactFramesAndEndsAfterFinal) {
   start();
   serve_stream("story", [](Call&, StreamWriter& w) -> Status {
