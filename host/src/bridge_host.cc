@@ -45,21 +45,6 @@ oaio_status guarded(Fn&& fn, std::string* what) {
   return OAIO_ERR_INTERNAL;
 }
 
-std::string metadata_json(const Metadata& m) {
-  if (m.empty()) return {};
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    if (!first) out += ',';
-    first = false;
-    out += json_quote(k);
-    out += ':';
-    out += v;
-  }
-  out += '}';
-  return out;
-}
-
 // Fills request fields from a plugin's call options.
 void apply_opts(const oaio_call_opts* raw, Envelope& env, CallOptions& call_opts) {
   if (!raw) return;
@@ -274,13 +259,22 @@ std::size_t BridgeHost::open_calls() const {
 
 // ---- inbound calls --------------------------------------------------------------
 
-Handler BridgeHost::make_handler(std::string target, void* user_data, bool streaming_target) {
-  return [this, target, user_data, streaming_target](const std::shared_ptr<Call>& call, Done done) {
-    run_call(call, std::move(done), user_data, streaming_target);
+Handler BridgeHost::make_handler(const std::string& target, void* user_data, bool streaming_target) {
+  auto metrics = std::make_shared<TargetMetrics>();
+  if (MetricsRegistry* m = options_.metrics) {
+    const std::string& bridge = options_.bridge_name;
+    metrics->ok = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "ok"}});
+    metrics->failed = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "error"}});
+    metrics->duration = m->series("oaio_bridge_call_duration_seconds", {{"bridge", bridge}, {"target", target}});
+  }
+  return [this, user_data, streaming_target, metrics = std::shared_ptr<const TargetMetrics>(std::move(metrics))](
+             const std::shared_ptr<Call>& call, Done done) {
+    run_call(call, std::move(done), user_data, streaming_target, metrics);
   };
 }
 
-void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target) {
+void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target,
+                          const std::shared_ptr<const TargetMetrics>& metrics) {
   if (!accepting_) {
     done(Status::unavailable("bridge \"" + options_.bridge_name + "\" is not accepting calls"));
     return;
@@ -290,18 +284,18 @@ void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* us
   pc->bridge = this;
   pc->target_user_data = user_data;
   pc->streaming_target = streaming_target;
-  pc->metadata_json = metadata_json(call->request().metadata);
   oaio_call* handle_value = call_table().add(pc);
   // The bus Done also retires the call from this bridge's open set and records it.
   auto started = std::chrono::steady_clock::now();
-  pc->done = [this, handle_value, started, target = call->target(), done = std::move(done)](Result<Envelope> r) {
+  pc->done = [this, handle_value, started, metrics, done = std::move(done)](Result<Envelope> r) {
     call_finished(handle_value);
-    if (MetricsRegistry* m = options_.metrics) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      const std::string& bridge = options_.bridge_name;
-      m->record("oaio_bridge_calls_total", 1, {{"bridge", bridge}, {"target", target}, {"outcome", r.ok() ? "ok" : "error"}});
-      m->record("oaio_bridge_call_duration_seconds", secs, {{"bridge", bridge}, {"target", target}});
-      if (!r.ok()) m->record("oaio_bridge_call_errors_total", 1, {{"bridge", bridge}, {"code", std::string(r.status().code_name())}});
+    metrics->duration.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (r.ok()) {
+      metrics->ok.record(1);
+    } else {
+      metrics->failed.record(1);
+      if (MetricsRegistry* m = options_.metrics)
+        m->record("oaio_bridge_call_errors_total", 1, {{"bridge", options_.bridge_name}, {"code", std::string(r.status().code_name())}});
     }
     done(std::move(r));
   };

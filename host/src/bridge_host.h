@@ -21,6 +21,7 @@
 
 #include "catalog.h"
 #include "host_logger.h"
+#include "metrics.h"
 #include "oaio/bus.h"
 #include "oaio/plugin.h"
 #include "plugin_loader.h"
@@ -28,7 +29,6 @@
 namespace oaio::host {
 
 struct PluginCall;
-class MetricsRegistry;
 
 struct BridgeHostOptions {
   std::string bridge_name;
@@ -87,9 +87,15 @@ class BridgeHost {
  private:
   struct Subscriber;
   struct Outgoing;
+  // A target's per-call metric series, resolved when it is registered (the call path
+  // records through them without building label maps).
+  struct TargetMetrics {
+    MetricSeries ok, failed, duration;
+  };
 
-  Handler make_handler(std::string target, void* user_data, bool streaming_target);
-  void run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target);
+  Handler make_handler(const std::string& target, void* user_data, bool streaming_target);
+  void run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target,
+                const std::shared_ptr<const TargetMetrics>& metrics);
 
   const BridgeHostOptions options_;
   const std::shared_ptr<LoadedPlugin> plugin_;

@@ -1,11 +1,30 @@
 #include "call_table.h"
 
+#include "oaio/envelope.h"
+
 namespace oaio::host {
 namespace {
 
 std::uint64_t id_of(const oaio_call* handle) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(handle)); }
 
 }  // namespace
+
+const std::string& PluginCall::metadata_text() {
+  std::call_once(metadata_once_, [this] {
+    const Metadata& m = call->request().metadata;
+    if (m.empty()) return;
+    std::string out = "{";
+    for (const auto& [key, raw_value] : m) {
+      if (out.size() > 1) out += ',';
+      out += json_quote(key);
+      out += ':';
+      out += raw_value;  // metadata values are kept as raw JSON text
+    }
+    out += '}';
+    metadata_text_ = std::move(out);
+  });
+  return metadata_text_;
+}
 
 oaio_call* CallTable::add(std::shared_ptr<PluginCall> call) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);

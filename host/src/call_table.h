@@ -23,13 +23,21 @@ class BridgeHost;
 
 // One inbound call handed to a plugin.
 struct PluginCall {
+ public:
   std::shared_ptr<Call> call;     // the bus call (request, writer, cancellation)
   Done done;                      // completes it on the bus
   BridgeHost* bridge = nullptr;   // the bridge serving it; outlives its calls
   void* target_user_data = nullptr;
   bool streaming_target = false;  // registered with handle_stream (has a writer)
   std::atomic<bool> cancelled{false};
-  std::string metadata_json;      // request metadata as JSON text, for call_info
+
+  // The request metadata as JSON object text ("" when there is none), built on the
+  // first call_info that asks: most calls never need it. Thread-safe.
+  const std::string& metadata_text();
+
+ private:
+  std::once_flag metadata_once_;
+  std::string metadata_text_;  // written once under metadata_once_
 };
 
 class CallTable {

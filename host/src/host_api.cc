@@ -86,7 +86,7 @@ oaio_status api_call_info(oaio_call* call, oaio_call_info* info) {
         out.channel = str(r.channel);
         out.trace_id = str(r.trace_id);
         out.traceparent = str(r.traceparent);
-        out.metadata = str(pc->metadata_json);
+        out.metadata = str(pc->metadata_text());
         out.is_stream = pc->call->is_stream() ? 1 : 0;
         out.target_user_data = pc->target_user_data;
         // Views point into the Call, which lives until the call is completed.

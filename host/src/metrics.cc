@@ -76,25 +76,37 @@ bool MetricsRegistry::define(const std::string& name, MetricKind kind, const std
   return true;
 }
 
-void MetricsRegistry::record(const std::string& name, double value, const std::map<std::string, std::string>& labels) {
+void MetricSeries::record(double value) const {
+  if (counter_ && value >= 0) counter_->Increment(value);
+  if (gauge_) gauge_->Set(value);
+  if (histogram_) histogram_->Observe(value);
+}
+
+MetricSeries MetricsRegistry::series(const std::string& name, const std::map<std::string, std::string>& labels) {
   std::map<std::string, std::string> clean;
   for (const auto& [k, v] : labels)
     if (valid_label_name(k)) clean.emplace(k, v);
+  MetricSeries out;
   std::lock_guard lock(mu_);  // prometheus-cpp's Add() is thread-safe; the lock guards families_
   auto it = families_.find(name);
-  if (it == families_.end()) return;
+  if (it == families_.end()) return out;
   Family& f = *it->second;
   switch (f.kind) {
     case MetricKind::kCounter:
-      if (value >= 0) f.counter->Add(clean).Increment(value);
+      out.counter_ = &f.counter->Add(clean);
       break;
     case MetricKind::kGauge:
-      f.gauge->Add(clean).Set(value);
+      out.gauge_ = &f.gauge->Add(clean);
       break;
     case MetricKind::kHistogram:
-      f.histogram->Add(clean, latency_buckets()).Observe(value);
+      out.histogram_ = &f.histogram->Add(clean, latency_buckets());
       break;
   }
+  return out;
+}
+
+void MetricsRegistry::record(const std::string& name, double value, const std::map<std::string, std::string>& labels) {
+  series(name, labels).record(value);
 }
 
 std::string MetricsRegistry::render() const {

@@ -13,12 +13,33 @@
 #include <vector>
 
 namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
 class Registry;
-}
+}  // namespace prometheus
 
 namespace oaio::host {
 
 enum class MetricKind { kCounter = 0, kGauge = 1, kHistogram = 2 };
+
+// One time series (a family and its label values), resolved once: recording through it
+// is one atomic update, with no label map, lookup or lock. For hot paths (per-call
+// metrics); MetricsRegistry::record() is the convenient form for the rest.
+// A default-constructed series (or one whose family is not defined) records nothing.
+// Thread-safety: record() is thread-safe; the series must not outlive its registry.
+class MetricSeries {
+ public:
+  MetricSeries() = default;
+  // Adds to a counter (negative values are ignored), sets a gauge, or observes a value.
+  void record(double value) const;
+
+ private:
+  friend class MetricsRegistry;
+  prometheus::Counter* counter_ = nullptr;
+  prometheus::Gauge* gauge_ = nullptr;
+  prometheus::Histogram* histogram_ = nullptr;
+};
 
 class MetricsRegistry {
  public:
@@ -30,6 +51,8 @@ class MetricsRegistry {
   bool define(const std::string& name, MetricKind kind, const std::string& help);
   // Adds to a counter, sets a gauge, or observes a histogram value (seconds).
   void record(const std::string& name, double value, const std::map<std::string, std::string>& labels);
+  // The series of family `name` with these labels, for recording many times.
+  MetricSeries series(const std::string& name, const std::map<std::string, std::string>& labels);
   // The Prometheus text exposition of everything.
   std::string render() const;
 
