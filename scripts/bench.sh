@@ -5,5 +5,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DOAIO_BUILD_BENCH=ON -DOAIO_BUILD_TESTS=ON >/dev/null
-cmake --build build-bench -j "$(nproc)" --target bus_bench
+cmake --build build-bench -j "$(nproc)" --target bus_bench host_bench
 build-bench/bench/bus_bench "$@"
+build-bench/bench/host_bench "$@"
