@@ -3,6 +3,7 @@
 //   2 usage error; 3 invalid setup (plugins or manifests).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct ClientOptions {
   int count = 0;                    // listen: stop after N events (0 = until interrupted)
   double wait_s = 0.5;              // catalog: how long to collect answers
   bool json_output = false;
+  std::string http_url;             // a host's gateway (--http); empty = the bus over NATS
+  std::string http_token;           // its bearer token
 };
 
 int cmd_run(HostOptions options);
@@ -35,6 +38,13 @@ int cmd_stream(const ClientOptions& options);
 int cmd_publish(const ClientOptions& options);
 int cmd_listen(const ClientOptions& options);
 int cmd_catalog(const ClientOptions& options);
+
+// The same verbs through a host's HTTP gateway (cli_http.cc); cmd_* use them when
+// options.http_url is set. The catalog variant returns the targets for cmd_catalog to print.
+int http_call(const ClientOptions& options);
+int http_stream(const ClientOptions& options);
+int http_publish(const ClientOptions& options);
+Result<nlohmann::json> http_catalog_targets(const ClientOptions& options);
 
 // Blocks SIGINT/SIGTERM in the calling thread (and threads it creates later) and waits
 // for one; returns the signal number. Call before starting threads.

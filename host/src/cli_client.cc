@@ -1,6 +1,7 @@
 // The client verbs: call, stream, publish, listen, catalog. They talk to the bus over
-// NATS (--nats or $OAIO_NATS_URL): the in-process bus of a running `oaio run` lives in
-// that process only (use its HTTP gateway from outside).
+// NATS (--nats or $OAIO_NATS_URL), or through a host's HTTP gateway (--http or
+// $OAIO_HTTP_URL, cli_http.cc): the in-process bus of a running `oaio run` lives in that
+// process only, and its gateway is the way in from outside.
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
@@ -24,8 +25,8 @@ int report(const Status& s) {
 Result<std::unique_ptr<BusConnection>> connect(const ClientOptions& o) {
   if (o.connection.nats_url.empty()) {
     return Status::invalid(
-        "no bus to talk to: give --nats URL or set OAIO_NATS_URL (the in-process bus of `oaio run` is only "
-        "reachable from outside through its HTTP gateway, `oaio run --http ADDR`)");
+        "no bus to talk to: give --nats URL or set OAIO_NATS_URL, or --http ADDR / OAIO_HTTP_URL for a host's "
+        "gateway (the in-process bus of `oaio run` is reachable from outside only through `oaio run --http ADDR`)");
   }
   ConnectionOptions c = o.connection;
   c.default_timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
@@ -59,6 +60,7 @@ std::string envelope_line(const Envelope& e) {
 }  // namespace
 
 int cmd_call(const ClientOptions& o) {
+  if (!o.http_url.empty()) return http_call(o);
   auto conn = connect(o);
   if (!conn.ok()) return report(conn.status());
   auto req = request_envelope(o);
@@ -71,6 +73,7 @@ int cmd_call(const ClientOptions& o) {
 }
 
 int cmd_stream(const ClientOptions& o) {
+  if (!o.http_url.empty()) return http_stream(o);
   auto conn = connect(o);
   if (!conn.ok()) return report(conn.status());
   auto req = request_envelope(o);
@@ -90,6 +93,7 @@ int cmd_stream(const ClientOptions& o) {
 }
 
 int cmd_publish(const ClientOptions& o) {
+  if (!o.http_url.empty()) return http_publish(o);
   auto conn = connect(o);
   if (!conn.ok()) return report(conn.status());
   auto e = request_envelope(o);
@@ -103,6 +107,9 @@ int cmd_publish(const ClientOptions& o) {
 }
 
 int cmd_listen(const ClientOptions& o) {
+  if (!o.http_url.empty()) {
+    return report(Status::invalid("listen subscribes on the bus, which the HTTP gateway does not offer: use --nats URL"));
+  }
   block_shutdown_signals();
   auto conn = connect(o);
   if (!conn.ok()) return report(conn.status());
@@ -128,9 +135,10 @@ int cmd_listen(const ClientOptions& o) {
   return kExitOk;
 }
 
-int cmd_catalog(const ClientOptions& o) {
+// Collects the answers of every host on the bus to a catalog query for `o.wait_s`.
+Result<nlohmann::json> bus_catalog_targets(const ClientOptions& o) {
   auto conn = connect(o);
-  if (!conn.ok()) return report(conn.status());
+  if (!conn.ok()) return conn.status();
   Bus& bus = conn.value()->default_bus();
   std::mutex mu;
   nlohmann::json targets = nlohmann::json::array();
@@ -146,26 +154,33 @@ int cmd_catalog(const ClientOptions& o) {
       targets.push_back(t);
     }
   });
-  if (!sub.ok()) return report(sub.status());
+  if (!sub.ok()) return sub.status();
   Envelope query;
   query.event_type = kCatalogQueryEvent;
   query.reply_to = inbox;
-  if (Status s = bus.publish(std::move(query)); !s.ok()) return report(s);
+  if (Status s = bus.publish(std::move(query)); !s.ok()) return s;
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long long>(o.wait_s * 1000)));
   sub.value()->unsubscribe();
   std::lock_guard lock(mu);
+  return targets;
+}
+
+int cmd_catalog(const ClientOptions& o) {
+  auto found = o.http_url.empty() ? bus_catalog_targets(o) : http_catalog_targets(o);
+  if (!found.ok()) return report(found.status());
+  nlohmann::json targets = std::move(found).value();
   std::sort(targets.begin(), targets.end(),
             [](const nlohmann::json& a, const nlohmann::json& b) { return a["target"] < b["target"]; });
   if (o.json_output) {
     std::cout << nlohmann::json{{"targets", targets}}.dump(2) << "\n";
-  } else {
-    for (const auto& t : targets) {
-      std::string flows;
-      for (const auto& f : t["flows"]) flows += (flows.empty() ? "" : ",") + f.get<std::string>();
-      std::cout << t["target"].get<std::string>() << "  [" << flows << "]  bridge " << t["bridge"].get<std::string>();
-      if (t.contains("description")) std::cout << "  - " << t["description"].get<std::string>();
-      std::cout << "\n";
-    }
+    return kExitOk;
+  }
+  for (const auto& t : targets) {
+    std::string flows;
+    for (const auto& f : t.value("flows", nlohmann::json::array())) flows += (flows.empty() ? "" : ",") + f.get<std::string>();
+    std::cout << t.value("target", std::string()) << "  [" << flows << "]  bridge " << t.value("bridge", std::string());
+    if (t.contains("description") && t["description"].is_string()) std::cout << "  - " << t["description"].get<std::string>();
+    std::cout << "\n";
   }
   return kExitOk;
 }

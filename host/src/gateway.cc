@@ -1,4 +1,4 @@
-// Gateway on cpp-httplib (the only file that includes it). Each request runs on one
+// Gateway on cpp-httplib (with cli_http.cc, the only files that include it). Each request runs on one
 // thread of the server's pool and waits there for the bus: Invoke on a condition
 // variable, a stream inside the chunked content provider, which drives an SseRelay
 // (sse_relay.h) fed by the bus's frame callbacks. Every wait is bounded by the request's

@@ -38,8 +38,14 @@ void apply_env(ConnectionOptions& c) {
   if (!c.nats.tls.ca_file.empty() || !c.nats.tls.cert_file.empty()) c.nats.tls.enabled = true;
 }
 
+void add_http_client_flags(CLI::App* cmd, ClientOptions& o) {
+  cmd->add_option("--http", o.http_url, "talk to a host's HTTP gateway at ADDR instead of NATS (default: $OAIO_HTTP_URL)");
+  cmd->add_option("--http-token", o.http_token, "the gateway's bearer token (prefer $OAIO_HTTP_TOKEN)");
+}
+
 void add_client_flags(CLI::App* cmd, ClientOptions& o, bool payload) {
   add_nats_flags(cmd, o.connection);
+  add_http_client_flags(cmd, o);
   if (payload) cmd->add_option("json", o.json, "payload as JSON (default: none)");
   cmd->add_option("--timeout", o.timeout_s, "seconds to wait (default 30)");
   cmd->add_option("--tenant", o.tenant, "tenant of the request or event");
@@ -101,6 +107,7 @@ int main(int argc, char** argv) {
   catalog->add_option("--wait", client.wait_s, "seconds to collect answers (default 0.5)");
   catalog->add_flag("--json", client.json_output, "machine-readable output");
   add_nats_flags(catalog, client.connection);
+  add_http_client_flags(catalog, client);
 
   try {
     app.parse(argc, argv);
@@ -117,6 +124,10 @@ int main(int argc, char** argv) {
   apply_env(host.connection);
   apply_env(client.connection);
   if (host.http_token.empty()) host.http_token = env_or("OAIO_HTTP_TOKEN", "");
+  if (client.http_token.empty()) client.http_token = env_or("OAIO_HTTP_TOKEN", "");
+  // The gateway is used only when no NATS URL was given on the command line or in the
+  // environment: --nats (or OAIO_NATS_URL) wins over OAIO_HTTP_URL.
+  if (client.http_url.empty() && client.connection.nats_url.empty()) client.http_url = env_or("OAIO_HTTP_URL", "");
   std::error_code ec;
   host.self_exe = std::filesystem::canonical("/proc/self/exe", ec).string();
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "host_app.h"
@@ -386,6 +387,84 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
   EXPECT_TRUE(version.exit.success());
   ASSERT_FALSE(version.lines.empty());
   EXPECT_THAT(version.lines[0], HasSubstr("plugin ABI 1.0"));
+}
+
+// The quick start's path: `oaio run --http` on the in-process bus, and the CLI verbs
+// reaching it through the gateway (with its bearer token).
+TEST(HostCliTest, VerbsThroughTheGatewayOfAnInProcessHost) {
+  HostDir dir;
+  dir.add_plugin(kBuild + "/plugins/echo_c.so");
+  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
+  dir.add_manifest("echo.yaml", kEchoManifest);
+  HostOptions options = dir.options();
+  options.http = "127.0.0.1:" + std::to_string(test::free_loopback_port());
+  options.http_token = "s3cret";
+  auto app = start_host(std::move(options));
+  ASSERT_TRUE(app);
+  const std::string http = "127.0.0.1:" + std::to_string(app->http_port());
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--http", http, "--http-token", "s3cret"});
+    return run_cli(std::move(args));
+  };
+
+  auto call = cli({"call", "echo", R"({"text":"über"})", "--session", "s-1"});
+  EXPECT_TRUE(call.exit.success()) << call.err;
+  ASSERT_EQ(call.lines.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(call.lines[0])["echo"]["text"], "über");
+
+  auto stream = cli({"stream", "echo-cpp", R"({"text":"abcdef"})"});
+  EXPECT_TRUE(stream.exit.success()) << stream.err;
+  ASSERT_GE(stream.lines.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(stream.lines.front())["event_type"], "agent.response.started");
+  EXPECT_EQ(nlohmann::json::parse(stream.lines.back())["event_type"], "agent.response.final");
+  std::string text;
+  for (const auto& l : stream.lines) {
+    auto frame = nlohmann::json::parse(l);
+    if (frame["event_type"] == "agent.response.delta") text += frame["payload"]["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "abcdef");
+
+  auto fail = cli({"call", "echo", R"({"fail":{"code":"AUTH_FAILURE","message":"bad key"}})"});
+  EXPECT_EQ(fail.exit.code, 1);
+  EXPECT_THAT(fail.err, HasSubstr("error: AUTH_FAILURE: bad key"));
+  auto stream_fail = cli({"stream", "echo-cpp", R"({"fail":{"code":"AGENT_TIMEOUT","message":"slow"}})"});
+  EXPECT_EQ(stream_fail.exit.code, 1);
+  EXPECT_THAT(stream_fail.err, HasSubstr("AGENT_TIMEOUT"));
+  auto missing = cli({"call", "nobody"});
+  EXPECT_EQ(missing.exit.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("NO_HANDLER"));
+
+  auto catalog = cli({"catalog", "--json"});
+  EXPECT_TRUE(catalog.exit.success()) << catalog.err;
+  std::string all;
+  for (auto& l : catalog.lines) all += l;
+  auto targets = nlohmann::json::parse(all)["targets"];
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0]["target"], "echo");
+
+  std::vector<Envelope> events;
+  std::mutex mu;
+  auto sub = app->connection().default_bus().subscribe("news.flash", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
+  ASSERT_TRUE(sub.ok());
+  auto pub = cli({"publish", "news.flash", R"({"headline":"hi"})"});
+  EXPECT_TRUE(pub.exit.success()) << pub.err;
+  ASSERT_TRUE(test::wait_until([&] { std::lock_guard lock(mu); return !events.empty(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(payload_json(events[0])["headline"], "hi");
+
+  auto listen = cli({"listen", "news.flash"});
+  EXPECT_EQ(listen.exit.code, 1);
+  EXPECT_THAT(listen.err, HasSubstr("use --nats"));
+
+  // A wrong token is an auth failure, not a crash; a dead address a transport failure.
+  auto denied = run_cli({"call", "echo", "--http", http, "--http-token", "wrong"});
+  EXPECT_EQ(denied.exit.code, 1);
+  EXPECT_THAT(denied.err, HasSubstr("AUTH_FAILURE"));
+  auto dead = run_cli({"call", "echo", "--http", "127.0.0.1:" + std::to_string(test::free_loopback_port())});
+  EXPECT_EQ(dead.exit.code, 1);
+  EXPECT_THAT(dead.err, HasSubstr("TRANSPORT_FAILURE: cannot reach the gateway"));
 }
 
 TEST(HostCliTest, ValidateReportsManifestErrorsWithLocations) {
