@@ -115,6 +115,7 @@ int cmd_validate(HostOptions options) {
   }
   for (const auto& e : report.plugin_errors) std::cerr << "plugin error: " << e << "\n";
   for (const auto& e : report.manifest_errors) std::cerr << "manifest error: " << e << "\n";
+  for (const auto& w : report.manifest_warnings) std::cerr << "manifest warning: " << w << "\n";
   if (!report.ok()) return kExitInvalidSetup;
   std::cout << "valid: " << loader.plugins().size() << " plugin(s), " << report.valid.size() << " bridge(s)\n";
   return kExitOk;

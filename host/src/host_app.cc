@@ -23,6 +23,8 @@ ValidationReport validate_setup(PluginLoader& loader, const HostOptions& options
     auto bridges = load_manifest_file(options.manifest_file);
     if (bridges.ok()) {
       manifests.bridges = std::move(bridges).value();
+      for (const auto& b : manifests.bridges)
+        manifests.warnings.insert(manifests.warnings.end(), b.warnings.begin(), b.warnings.end());
     } else {
       manifests.errors.push_back(bridges.status().message());
     }
@@ -30,6 +32,7 @@ ValidationReport validate_setup(PluginLoader& loader, const HostOptions& options
     manifests = load_manifest_dir(options.manifests_dir);
   }
   report.manifest_errors = manifests.errors;
+  report.manifest_warnings = manifests.warnings;
   // sha256 pins come from the manifests that name the plugin.
   for (const auto& b : manifests.bridges) {
     if (b.sha256 && !b.plugin.empty()) pins[b.plugin] = *b.sha256;
@@ -83,6 +86,7 @@ Status HostApp::init() {
   report_ = validate_setup(*loader_, options_);
   for (const auto& e : report_.plugin_errors) log.write(LogLevel::kError, {}, "plugin refused: " + e);
   for (const auto& e : report_.manifest_errors) log.write(LogLevel::kError, {}, "manifest: " + e);
+  for (const auto& w : report_.manifest_warnings) log.write(LogLevel::kWarn, {}, "manifest: " + w);
   for (const auto& p : loader_->plugins()) {
     log.write(LogLevel::kInfo, {}, "plugin " + p->name() + " " + p->version() + " from " + p->path);
   }

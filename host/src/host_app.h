@@ -42,6 +42,7 @@ struct HostOptions {
 struct ValidationReport {
   std::vector<std::string> plugin_errors;
   std::vector<std::string> manifest_errors;
+  std::vector<std::string> manifest_warnings;  // e.g. seed-format keys the seed ignores too
   std::vector<std::pair<BridgeManifest, std::shared_ptr<LoadedPlugin>>> valid;
   bool ok() const { return plugin_errors.empty() && manifest_errors.empty(); }
 };

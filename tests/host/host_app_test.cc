@@ -482,6 +482,25 @@ bridges:
   EXPECT_THAT(r.err, HasSubstr("/bridges/0/config/target"));
 }
 
+// A seed-format file's keys that the seed ignores are warnings: named with their place,
+// and the setup is still valid.
+TEST(HostCliTest, ValidateShowsSeedWarningsAndPasses) {
+  HostDir dir;
+  dir.add_plugin(kBuild + "/test-plugins/noop/noop.so");
+  dir.add_manifest("seed.yaml", R"(
+version: "openagentio.bridge/v1"
+bridges:
+  - name: tools
+    type: noop_seed
+    colour: blue
+)");
+  auto r = run_cli({"validate", "--plugins", dir.path() + "/plugins", "--manifests", dir.path() + "/manifests"});
+  EXPECT_EQ(r.exit.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("manifest warning: "));
+  EXPECT_THAT(r.err, HasSubstr("seed.yaml"));
+  EXPECT_THAT(r.err, HasSubstr("/bridges/0/colour"));
+}
+
 }  // namespace
 }  // namespace oaio::host
 
