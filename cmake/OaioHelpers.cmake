@@ -38,4 +38,9 @@ function(oaio_add_plugin name)
   if(P_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
   endif()
+  # Plugins that land in <build>/plugins (the examples and the bridges, not the test
+  # plugins) make up the `plugins` target that scripts/run.sh builds.
+  if(P_OUTPUT_DIR STREQUAL "${CMAKE_BINARY_DIR}/plugins")
+    set_property(GLOBAL APPEND PROPERTY OAIO_SHIPPED_PLUGINS ${name})
+  endif()
 endfunction()
