@@ -322,6 +322,17 @@ CliResult run_cli(std::vector<std::string> args) {
   return r;
 }
 
+// `oaio catalog --json` output of a host running kEchoManifest: both echo targets.
+void expect_echo_catalog(const CliResult& catalog) {
+  EXPECT_TRUE(catalog.exit.success()) << catalog.err;
+  std::string all;
+  for (const auto& l : catalog.lines) all += l;
+  auto targets = nlohmann::json::parse(all)["targets"];
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0]["target"], "echo");
+  EXPECT_EQ(targets[1]["target"], "echo-cpp");
+}
+
 TEST(HostCliTest, VerbsAgainstARunningHost) {
   test::NatsServer nats;
   ASSERT_TRUE(nats.start());
@@ -356,13 +367,7 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
   EXPECT_EQ(bad_json.exit.code, 1);
   EXPECT_THAT(bad_json.err, HasSubstr("INVALID_REQUEST"));
 
-  auto catalog = run_cli({"catalog", "--json", "--nats", url});
-  EXPECT_TRUE(catalog.exit.success()) << catalog.err;
-  std::string all;
-  for (auto& l : catalog.lines) all += l;
-  auto targets = nlohmann::json::parse(all)["targets"];
-  ASSERT_EQ(targets.size(), 2u);
-  EXPECT_EQ(targets[0]["target"], "echo");
+  expect_echo_catalog(run_cli({"catalog", "--json", "--nats", url}));
 
   // listen + publish: a listener started first sees the event.
   test::SubprocessOptions lo;
@@ -434,13 +439,7 @@ TEST(HostCliTest, VerbsThroughTheGatewayOfAnInProcessHost) {
   EXPECT_EQ(missing.exit.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("NO_HANDLER"));
 
-  auto catalog = cli({"catalog", "--json"});
-  EXPECT_TRUE(catalog.exit.success()) << catalog.err;
-  std::string all;
-  for (auto& l : catalog.lines) all += l;
-  auto targets = nlohmann::json::parse(all)["targets"];
-  ASSERT_EQ(targets.size(), 2u);
-  EXPECT_EQ(targets[0]["target"], "echo");
+  expect_echo_catalog(cli({"catalog", "--json"}));
 
   std::vector<Envelope> events;
   std::mutex mu;
