@@ -1,5 +1,7 @@
 #include "executor.h"
 
+#include <atomic>
+
 namespace oaio::detail {
 
 Executor::Executor(std::size_t threads) {
@@ -79,13 +81,54 @@ std::size_t Lane::outstanding() const {
 void Lane::start(LaneTask task) {
   // The lane must live as long as any release function that refers to it.
   auto self = shared_from_this();
-  bool posted = executor_->post([self, task = std::move(task)]() mutable {
-    auto released = std::make_shared<std::once_flag>();
-    task([self, released] { std::call_once(*released, [&] { self->release(); }); });
-  });
+  bool posted = executor_->post([self, task = std::move(task)]() mutable { self->run_batch(std::move(task)); });
   // After the executor shut down the task is dropped; give its slot back (which drops
   // the waiting tasks the same way) so outstanding() stays truthful.
   if (!posted) release();
+}
+
+namespace {
+
+// Who gives a task's slot back: the runner (released before the task returned) or the
+// release function (called after). Exactly one of them does, once.
+struct SlotRelease {
+  enum : int { kRunning, kReleasedInline, kReturned, kReleasedLater };
+  std::atomic<int> state{kRunning};
+};
+
+}  // namespace
+
+void Lane::run_batch(LaneTask task) {
+  auto self = shared_from_this();
+  for (int ran = 1;; ++ran) {
+    auto slot = std::make_shared<SlotRelease>();
+    task([self, slot] {
+      int expected = SlotRelease::kRunning;
+      if (slot->state.compare_exchange_strong(expected, SlotRelease::kReleasedInline)) return;  // the runner goes on
+      if (expected == SlotRelease::kReturned &&
+          slot->state.compare_exchange_strong(expected, SlotRelease::kReleasedLater)) {
+        self->release();
+      }
+    });
+    int expected = SlotRelease::kRunning;
+    if (slot->state.compare_exchange_strong(expected, SlotRelease::kReturned)) return;  // still running elsewhere
+    // Released inline: the slot is ours to pass on.
+    LaneTask next;
+    {
+      std::lock_guard lock(mu_);
+      if (waiting_.empty()) {
+        --running_;
+        return;
+      }
+      next = std::move(waiting_.front());
+      waiting_.pop_front();
+    }
+    if (ran >= kLaneBatch) {
+      start(std::move(next));  // fairness: other lanes' tasks are queued on the executor too
+      return;
+    }
+    task = std::move(next);
+  }
 }
 
 void Lane::release() {

@@ -49,8 +49,17 @@ class Executor {
 };
 
 // A task receives its release function and must call it exactly once, when the call
-// it started is complete (possibly from another thread).
+// it started is complete (possibly from another thread). Extra calls are ignored.
 using LaneTask = std::function<void(std::function<void()> release)>;
+
+// Lane: admission and ordering for one target or subscription on a shared Executor. At
+// most max_concurrency tasks run at once; up to max_queue more wait in order.
+// A task that releases its slot before it returns (a synchronous handler) lets the
+// same executor thread run the next waiting task at once, up to kLaneBatch in a row:
+// a backlog then costs no executor hand-off (queue, wake-up, thread switch) per task,
+// which is what ordered subscriptions and stream frames pay for otherwise. After a
+// batch the next task is posted, so other lanes get their turn.
+inline constexpr int kLaneBatch = 64;
 
 class Lane : public std::enable_shared_from_this<Lane> {
  public:
@@ -65,6 +74,9 @@ class Lane : public std::enable_shared_from_this<Lane> {
 
  private:
   void start(LaneTask task);
+  // Runs `task` on the calling executor thread, then the waiting tasks that follow it
+  // while each releases its slot before returning (at most kLaneBatch in all).
+  void run_batch(LaneTask task);
   void release();
 
   Executor* executor_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -278,6 +279,83 @@ TEST(LaneTest, StartsInFifoOrderWithConcurrencyOne) {
   }));
   std::lock_guard lock(mu);
   for (int i = 0; i < 200; ++i) ASSERT_EQ(order[i], i);
+}
+
+// A backlog of synchronous tasks is worked off in batches on one executor thread (no
+// hand-off per task), in order, with other lanes still getting turns between batches.
+TEST(LaneTest, BacklogOfSyncTasksRunsInBatchesOnOneThread) {
+  Executor ex(4);
+  auto lane = std::make_shared<Lane>(&ex, 1, 10000);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool gate_open = false;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  // The first task holds the slot until every other task is queued behind it.
+  ASSERT_TRUE(lane->submit([&](std::function<void()> release) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return gate_open; });
+    release();
+  }));
+  const int n = 3 * kLaneBatch;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(lane->submit([&, i](std::function<void()> release) {
+      {
+        std::lock_guard lock(mu);
+        order.push_back(i);
+        threads.push_back(std::this_thread::get_id());
+      }
+      release();
+      release();  // a second release is ignored
+    }));
+  }
+  auto other = std::make_shared<Lane>(&ex, 1, 10);
+  std::atomic<bool> other_ran{false};
+  ASSERT_TRUE(other->submit([&](std::function<void()> release) {
+    other_ran = true;
+    release();
+  }));
+  ASSERT_TRUE(wait_until([&] { return other_ran.load(); })) << "a blocked lane must not block other lanes";
+  {
+    std::lock_guard lock(mu);
+    gate_open = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(wait_until([&] { return lane->outstanding() == 0; }));
+  std::lock_guard lock(mu);
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(order[i], i);
+  // Within a batch every task ran on the thread that ran the first of the batch.
+  for (int i = 0; i + 1 < kLaneBatch - 1; ++i) EXPECT_EQ(threads[i], threads[0]) << "task " << i;
+}
+
+// A task that releases after it returned (an async handler) hands its slot on through
+// the release function, and the lane goes on.
+TEST(LaneTest, MixOfSyncAndAsyncReleasesKeepsOrderAndCount) {
+  Executor ex(2);
+  auto lane = std::make_shared<Lane>(&ex, 1, 1000);
+  std::mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread> later;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(lane->submit([&, i](std::function<void()> release) {
+      std::lock_guard lock(mu);
+      order.push_back(i);
+      if (i % 3 == 0) {
+        later.emplace_back([release] {
+          std::this_thread::sleep_for(1ms);
+          release();
+        });
+      } else {
+        release();
+      }
+    }));
+  }
+  ASSERT_TRUE(wait_until([&] { return lane->outstanding() == 0; }));
+  std::lock_guard lock(mu);
+  for (auto& t : later) t.join();
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(order[i], i);
 }
 
 TEST(LaneTest, SlotIsHeldUntilReleaseEvenAfterTheTaskReturned) {

@@ -520,14 +520,18 @@ bridges:
   Bus& bus = app->connection().default_bus();
   ASSERT_TRUE(bus.invoke_payload("echo", "{}").ok());
   ASSERT_TRUE(bus.invoke_payload("echo", R"({"fail":{"code":"AGENT_TIMEOUT","message":"slow"}})").ok());
-  ASSERT_TRUE(test::wait_until([&] {
-    return app->metrics().render().find("outcome=\"error\"") != std::string::npos;
+  // Series exist (at 0) from registration on; wait for the error call's count.
+  const std::string error_count = R"(oaio_bridge_calls_total{bridge="echo",outcome="error",target="echo"} 1)";
+  const std::string running = R"(oaio_bridge_state{bridge="echo",state="running"} 1)";
+  EXPECT_TRUE(test::wait_until([&] {
+    const std::string t = app->metrics().render();
+    return t.find(error_count) != std::string::npos && t.find(running) != std::string::npos;
   }));
   std::string text = app->metrics().render();
   EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_calls_total{bridge="echo",outcome="ok",target="echo"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_call_errors_total{bridge="echo",code="AGENT_TIMEOUT"} 1)"));
   EXPECT_THAT(text, HasSubstr("oaio_bridge_call_duration_seconds_bucket"));
-  EXPECT_THAT(text, HasSubstr(R"(oaio_bridge_state{bridge="echo",state="running"} 1)"));
+  EXPECT_THAT(text, HasSubstr(running));
 }
 
 }  // namespace

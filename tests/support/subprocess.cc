@@ -180,8 +180,11 @@ Result<std::unique_ptr<Subprocess>> Subprocess::start(SubprocessOptions options)
   p->stdin_fd_ = stdin_pair[0];
   Subprocess* raw = p.get();
   p->stdout_reader_ = std::thread([raw, fd = stdout_pipe[0]] { raw->reader_loop(fd, true); });
-  if (stderr_pipe[0] >= 0)
+  if (stderr_pipe[0] >= 0) {
     p->stderr_reader_ = std::thread([raw, fd = stderr_pipe[0]] { raw->reader_loop(fd, false); });
+  } else {
+    p->stderr_eof_ = true;  // nothing to read: captured_stderr() never waits
+  }
   return p;
 }
 
@@ -228,13 +231,15 @@ void Subprocess::reader_loop(int fd, bool is_stdout) {
     cv_.notify_all();
   }
   ::close(fd);
+  std::lock_guard<std::mutex> lock(mu_);
   if (is_stdout) {
-    std::lock_guard<std::mutex> lock(mu_);
     if (!partial_.empty()) lines_.push_back(std::move(partial_));
     partial_.clear();
     stdout_eof_ = true;
-    cv_.notify_all();
+  } else {
+    stderr_eof_ = true;
   }
+  cv_.notify_all();
 }
 
 std::optional<std::string> Subprocess::read_line(std::chrono::milliseconds timeout) {
@@ -325,7 +330,10 @@ ExitInfo Subprocess::stop(std::chrono::milliseconds grace) {
 }
 
 std::string Subprocess::captured_stderr() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  // Once the child was reaped, what it wrote last may still be in the pipe: wait (a
+  // little) for the reader to reach EOF, so a test sees everything the child said.
+  if (exit_.has_value()) cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stderr_eof_; });
   return stderr_text_;
 }
 

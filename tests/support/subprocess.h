@@ -110,7 +110,8 @@ class Subprocess {
   // True while the child has not been reaped (it may be a zombie already).
   bool running() const;
 
-  // Everything the child wrote to stderr so far (Stderr::kCapture only).
+  // Everything the child wrote to stderr so far (Stderr::kCapture only); after wait()
+  // reaped the child, everything it wrote (waits up to 2 s for the pipe to drain).
   std::string captured_stderr() const;
 
  private:
@@ -126,10 +127,11 @@ class Subprocess {
   std::mutex wait_mu_;  // serialises waitpid() in wait()
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::condition_variable cv_;  // line queue and EOF changes
   std::deque<std::string> lines_;  // guarded by mu_
   std::string partial_;            // guarded by mu_: stdout bytes after the last '\n'
   bool stdout_eof_ = false;        // guarded by mu_
+  bool stderr_eof_ = false;        // guarded by mu_
   std::string stderr_text_;        // guarded by mu_
   std::optional<ExitInfo> exit_;   // guarded by mu_
 
