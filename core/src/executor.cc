@@ -114,15 +114,7 @@ void Lane::run_batch(LaneTask task) {
     if (slot->state.compare_exchange_strong(expected, SlotRelease::kReturned)) return;  // still running elsewhere
     // Released inline: the slot is ours to pass on.
     LaneTask next;
-    {
-      std::lock_guard lock(mu_);
-      if (waiting_.empty()) {
-        --running_;
-        return;
-      }
-      next = std::move(waiting_.front());
-      waiting_.pop_front();
-    }
+    if (!pass_slot(&next)) return;
     if (ran >= kLaneBatch) {
       start(std::move(next));  // fairness: other lanes' tasks are queued on the executor too
       return;
@@ -131,18 +123,20 @@ void Lane::run_batch(LaneTask task) {
   }
 }
 
+bool Lane::pass_slot(LaneTask* next) {
+  std::lock_guard lock(mu_);
+  if (waiting_.empty()) {
+    --running_;
+    return false;
+  }
+  *next = std::move(waiting_.front());
+  waiting_.pop_front();
+  return true;
+}
+
 void Lane::release() {
   LaneTask next;
-  {
-    std::lock_guard lock(mu_);
-    if (waiting_.empty()) {
-      --running_;
-      return;
-    }
-    next = std::move(waiting_.front());
-    waiting_.pop_front();
-  }
-  start(std::move(next));  // the slot passes straight to the next waiting call
+  if (pass_slot(&next)) start(std::move(next));  // the slot passes straight to the next waiting call
 }
 
 }  // namespace oaio::detail

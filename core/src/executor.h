@@ -78,6 +78,9 @@ class Lane : public std::enable_shared_from_this<Lane> {
   // while each releases its slot before returning (at most kLaneBatch in all).
   void run_batch(LaneTask task);
   void release();
+  // A finished task's slot: moves the next waiting task into *next (true), or frees
+  // the slot when nothing waits (false).
+  bool pass_slot(LaneTask* next);
 
   Executor* executor_;
   const std::size_t max_concurrency_;
