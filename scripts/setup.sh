@@ -16,8 +16,14 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev libssl-dev
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libcli11-dev prometheus-cpp-dev
   python3 python3-venv python3-pip
-  nodejs npm                                     # real MCP / OpenAI-compatible servers the bridge suites start
 )
+
+# Node.js and npm run the real MCP / OpenAI-compatible servers the bridge suites start.
+# Any node >= 18 with npm will do: a machine that already has one (e.g. a NodeSource
+# build, whose nodejs package includes npm and conflicts with Debian's npm) keeps it.
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
