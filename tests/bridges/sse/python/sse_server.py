@@ -14,6 +14,10 @@ Scenarios (last message content):
   tools          two tool calls streamed in pieces, then usage, [DONE]
   usage          text, a finish chunk, a usage chunk with empty choices, [DONE]
   long:N         N content pieces, then [DONE]
+  burst:N        N content pieces "x," written in 64 KiB pieces at once, then [DONE]
+                 (for bench/sse_bench: the server is not what limits the rate)
+  tick:S         a content piece every second for S seconds, then [DONE] (ends
+                 early when the client leaves; holds streams open for sse_bench)
   midstream-error  one piece, then {"error":{...}} and the end (no [DONE])
   drop           one piece, then the socket closes without ending the chunked body
   no-done        two pieces, then a clean end without [DONE]
@@ -37,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 _lock = threading.Lock()
 _flaky = {}
 _source_lock = threading.Lock()
+_bursts = {}  # N -> the encoded body of a burst:N stream, built once
 
 
 def say(line):
@@ -61,8 +66,21 @@ def chunk(content=None, finish=None, tool_calls=None, usage=None, choices=True):
     return body
 
 
+def burst_body(n):
+    with _lock:
+        body = _bursts.get(n)
+    if body is None:
+        piece = ("data: " + json.dumps(chunk(content="x,")) + "\n\n").encode()
+        end = ("data: " + json.dumps(chunk(finish="stop")) + "\n\ndata: [DONE]\n\n").encode()
+        body = piece * n + end
+        with _lock:
+            _bursts[n] = body
+    return body
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # each event goes out when written
 
     def log_message(self, *args):  # keep stderr quiet
         pass
@@ -166,6 +184,20 @@ class Handler(BaseHTTPRequestHandler):
             self.event(chunk(finish="stop"))
             self.event("[DONE]")
             return self.end_stream()
+        if last.startswith("burst:"):
+            body = burst_body(int(last[6:]))
+            for at in range(0, len(body), 65536):
+                piece = body[at:at + 65536]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            return self.end_stream()
+        if last.startswith("tick:"):
+            for i in range(int(last[5:])):
+                if i:
+                    time.sleep(1)
+                self.event(chunk(content="tick %d " % i))
+            self.event(chunk(finish="stop"))
+            self.event("[DONE]")
+            return self.end_stream()
         if last == "midstream-error":
             self.event(chunk(content="partial "))
             self.event({"error": {"message": "The server had an error while processing your request.",
@@ -242,6 +274,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    ThreadingHTTPServer.request_queue_size = 1024  # sse_bench opens 1,000 streams at once
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     say("PORT %d" % server.server_address[1])
