@@ -8,6 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh --no-python
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+scripts/setup_node.sh  # the MCP server of manifests/mcp-everything.yaml
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOAIO_BUILD_BRIDGES=ON >/dev/null
 cmake --build build -j "$(nproc)" --target oaio plugins
 exec build/bin/oaio run --plugins build/plugins --manifests manifests --http "${OAIO_HTTP:-127.0.0.1:7878}" "$@"

@@ -440,7 +440,7 @@ TEST(McpBridge, ExampleManifestWithTheCli) {
   std::string addr = "127.0.0.1:" + std::to_string(port);
   test::SubprocessOptions run;
   run.argv = {oaio, "run", "--plugins", std::string(OAIO_BINARY_DIR) + "/plugins", "--manifest",
-              std::string(OAIO_SOURCE_DIR) + "/manifests/examples/mcp-everything-stdio.yaml", "--http", addr,
+              std::string(OAIO_SOURCE_DIR) + "/manifests/mcp-everything.yaml", "--http", addr,
               "--state-dir", state.path()};
   run.cwd = OAIO_SOURCE_DIR;  // the example's command is relative to the repo root
   run.stderr_mode = test::SubprocessOptions::Stderr::kCapture;
