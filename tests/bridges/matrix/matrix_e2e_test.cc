@@ -125,6 +125,19 @@ bool wait_for_reply(MatrixUser& human, const std::string& room, const std::strin
   return wait_until([&] { return !replies_to(human.messages(room), question_id).empty(); }, timeout);
 }
 
+// Sends `text` to `room` until one copy is answered (the bridge skips what was sent
+// before its first sync) and returns that question's event id; empty after 60 s.
+std::string ask_until_answered(MatrixUser& human, const std::string& room, const std::string& text) {
+  std::string answered;
+  bool ok = wait_until(
+      [&] {
+        auto id = human.send_text(room, text);
+        return id.ok() && wait_for_reply(human, room, answered = id.value(), 5s);
+      },
+      60s);
+  return ok ? answered : std::string();
+}
+
 TEST(MatrixBridgeE2E, HumanMessageReachesEchoAgentAndReplyIsThreadedToIt) {
   ASSERT_NE(g_synapse, nullptr);
   Scene s = make_scene();
@@ -142,16 +155,8 @@ TEST(MatrixBridgeE2E, HumanMessageReachesEchoAgentAndReplyIsThreadedToIt) {
   ASSERT_TRUE(events_sub.ok());
   // The bridge skips history on first start: a message sent before it syncs may be
   // skipped, so keep asking until one is answered.
-  std::string q;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "hello bot");
-        if (!id.ok()) return false;
-        q = id.value();
-        return wait_for_reply(*s.human, s.room, q, 5s);
-      },
-      60s))
-      << "no reply from the bridge";
+  const std::string q = ask_until_answered(*s.human, s.room, "hello bot");
+  ASSERT_FALSE(q.empty()) << "no reply from the bridge";
   auto all = s.human->messages(s.room);
   auto replies = replies_to(all, q);
   ASSERT_EQ(replies.size(), 1u);
@@ -191,13 +196,8 @@ TEST(MatrixBridgeE2E, ThreadStyleAnswersInTheQuestionsThread) {
                                                     "        target: echo-agent\n"));
   ASSERT_TRUE(app);
   auto agent = serve_echo(app->connection().default_bus(), "echo-agent");
-  std::string q;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "thread me");
-        return id.ok() && wait_for_reply(*s.human, s.room, q = id.value(), 5s);
-      },
-      60s));
+  const std::string q = ask_until_answered(*s.human, s.room, "thread me");
+  ASSERT_FALSE(q.empty());
   auto all = s.human->messages(s.room);
   auto replies = replies_to(all, q);
   ASSERT_EQ(replies.size(), 1u);
@@ -287,13 +287,8 @@ TEST(MatrixBridgeE2E, AgentErrorBecomesOneShortMessageInTheRoom) {
   auto sub = app->connection().default_bus().handle_invoke(
       "failing-agent", sync_invoke([](Call&) -> Result<Envelope> { return Status::unavailable("model overloaded"); }));
   ASSERT_TRUE(sub.ok());
-  std::string q;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "are you there?");
-        return id.ok() && wait_for_reply(*s.human, s.room, q = id.value(), 5s);
-      },
-      60s));
+  const std::string q = ask_until_answered(*s.human, s.room, "are you there?");
+  ASSERT_FALSE(q.empty());
   auto all = s.human->messages(s.room);
   auto replies = replies_to(all, q);
   ASSERT_EQ(replies.size(), 1u);
@@ -449,13 +444,8 @@ TEST(MatrixBridgeE2E, StoppedBridgeResumesAndRelaysEveryMessageExactlyOnce) {
   ASSERT_TRUE(app);
   auto agent = std::make_unique<Subscription>(serve_echo(app->connection().default_bus(), "echo-agent"));
   // Make sure the bridge is syncing before the counted traffic starts.
-  std::string probe;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "probe");
-        return id.ok() && wait_for_reply(*s.human, s.room, probe = id.value(), 5s);
-      },
-      60s));
+  const std::string probe = ask_until_answered(*s.human, s.room, "probe");
+  ASSERT_FALSE(probe.empty());
   std::vector<std::string> questions;
   std::atomic<bool> sending{true};
   std::mutex qmu;
@@ -504,12 +494,7 @@ TEST(MatrixBridgeE2E, BridgeRecoversByItselfWhenSynapseRestartsUnderTraffic) {
   auto app = start_matrix_host(dir, matrix_manifest("mx-hs-restart", s, "", "        target: echo-agent\n"));
   ASSERT_TRUE(app);
   auto agent = serve_echo(app->connection().default_bus(), "echo-agent");
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "probe");
-        return id.ok() && wait_for_reply(*s.human, s.room, id.value(), 5s);
-      },
-      60s));
+  ASSERT_FALSE(ask_until_answered(*s.human, s.room, "probe").empty());
   std::vector<std::string> qs;
   for (int i = 0; i < 3; ++i) qs.push_back(s.human->send_text(s.room, "before " + std::to_string(i)).value());
   g_synapse->kill();
@@ -591,13 +576,8 @@ TEST(MatrixBridgeE2E, MentionRequiredRoomIgnoresUnaddressedChatter) {
   ASSERT_TRUE(app);
   auto agent = serve_echo(app->connection().default_bus(), "echo-agent", &calls);
   std::string localpart = s.bot.user_id.substr(1, s.bot.user_id.find(':') - 1);
-  std::string addressed;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, localpart + ": what time is it?");
-        return id.ok() && wait_for_reply(*s.human, s.room, addressed = id.value(), 5s);
-      },
-      60s));
+  const std::string addressed = ask_until_answered(*s.human, s.room, localpart + ": what time is it?");
+  ASSERT_FALSE(addressed.empty());
   int before = calls.load();
   auto chatter1 = s.human->send_text(s.room, "lunch anyone?");
   auto chatter2 = human2.send_text(s.room, "sure, at noon");
@@ -619,13 +599,8 @@ TEST(MatrixBridgeE2E, GroupMentionRuleAnswersTwoPersonRoomsWithoutMention) {
       dir, matrix_manifest("mx-group", s, "", "        target: echo-agent\n        require_mention: group\n"));
   ASSERT_TRUE(app);
   auto agent = serve_echo(app->connection().default_bus(), "echo-agent");
-  std::string q;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto id = s.human->send_text(s.room, "no mention needed here");
-        return id.ok() && wait_for_reply(*s.human, s.room, q = id.value(), 5s);
-      },
-      60s));
+  const std::string q = ask_until_answered(*s.human, s.room, "no mention needed here");
+  ASSERT_FALSE(q.empty());
   // A third person makes it a group: now only addressed messages are answered.
   auto other = g_synapse->register_user(unique("third"));
   ASSERT_TRUE(other.ok());
