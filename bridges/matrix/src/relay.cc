@@ -1,5 +1,7 @@
 #include "relay.h"
 
+#include <optional>
+
 #include "edit_throttle.h"
 #include "reply_text.h"
 #include "text_rules.h"
@@ -33,6 +35,11 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
+// An answer that cannot be posted because the homeserver is away is tried again every
+// kAnswerRetryDelay for up to kAnswerRetryLimit (each try already retries with backoff).
+constexpr std::chrono::seconds kAnswerRetryDelay{2};
+constexpr std::chrono::minutes kAnswerRetryLimit{10};
+
 // One relayed question. Fields guarded by mu; the Poster worker does all Matrix writes.
 struct Relay::Job {
   RoomMessage question;
@@ -45,6 +52,7 @@ struct Relay::Job {
   std::string reply_event_id;  // the posted answer's event id, once posted
   std::string last_posted;     // text of the last send/edit
   int edits = 0;
+  std::optional<Poster::Clock::time_point> failing_since;  // first failed post of a run of failures
   EditThrottle throttle{std::chrono::milliseconds(500)};
 };
 
@@ -180,7 +188,23 @@ void Relay::update(const std::shared_ptr<Job>& job, MatrixClient& client) {
     job->throttle.sent(Poster::Clock::now());
     if (r.ok()) {
       job->last_posted = text;
+      job->failing_since.reset();
       if (reply_id.empty() && r.body.is_object()) job->reply_event_id = r.body.value("event_id", std::string());
+    } else if (r.transient()) {
+      // The homeserver is away (restarting, overloaded) for longer than one write's
+      // retries. The question's sync position is already saved, so dropping the answer
+      // here would lose it for good: keep it and try again (the reply's transaction id
+      // makes a repeat harmless), for up to kAnswerRetryLimit.
+      const auto now = Poster::Clock::now();
+      if (!job->failing_since) job->failing_since = now;
+      if (now - *job->failing_since < kAnswerRetryLimit) {
+        if (!job->update_queued) {
+          job->update_queued = true;
+          poster_for(*job).post([this, job](MatrixClient& c) { update(job, c); }, now + kAnswerRetryDelay);
+        }
+        return;
+      }
+      host_.warn("matrix: gave up posting the answer to " + qid + " in " + room + ": " + r.error);
     } else if (!r.aborted) {
       host_.warn("matrix: posting the answer to " + qid + " in " + room + " failed: " + r.error);
     }

@@ -93,9 +93,11 @@ std::string matrix_manifest(const std::string& name, const Scene& s, const std::
 }
 
 // The echo agent: answers {"text": "echo: <text>"}.
-Subscription serve_echo(Bus& bus, const std::string& target, std::atomic<int>* calls = nullptr) {
-  auto sub = bus.handle_invoke(target, sync_invoke([calls](Call& call) -> Result<Envelope> {
+Subscription serve_echo(Bus& bus, const std::string& target, std::atomic<int>* calls = nullptr,
+                        std::chrono::milliseconds delay = 0ms) {
+  auto sub = bus.handle_invoke(target, sync_invoke([calls, delay](Call& call) -> Result<Envelope> {
                                  if (calls) calls->fetch_add(1);
+                                 if (delay.count() > 0) std::this_thread::sleep_for(delay);
                                  Json p = Json::parse(call.request().payload, nullptr, false);
                                  std::string text = p.is_object() ? p.value("text", "") : "";
                                  return result_payload(Json{{"text", "echo: " + text}}.dump());
@@ -491,16 +493,25 @@ TEST(MatrixBridgeE2E, BridgeRecoversByItselfWhenSynapseRestartsUnderTraffic) {
   ASSERT_NE(g_synapse, nullptr);
   Scene s = make_scene();
   HostDir dir;
-  auto app = start_matrix_host(dir, matrix_manifest("mx-hs-restart", s, "", "        target: echo-agent\n"));
+  // Two attempts per write and a slow agent: the answers to the "before" questions are
+  // due while the homeserver is down, and outlast a write's own retries, so only the
+  // relay keeping them gets them posted.
+  auto app = start_matrix_host(dir, matrix_manifest("mx-hs-restart", s, "      max_attempts: 2\n",
+                                                    "        target: echo-agent\n"));
   ASSERT_TRUE(app);
-  auto agent = serve_echo(app->connection().default_bus(), "echo-agent");
+  std::atomic<int> calls{0};
+  auto agent = serve_echo(app->connection().default_bus(), "echo-agent", &calls, 1500ms);
   ASSERT_FALSE(ask_until_answered(*s.human, s.room, "probe").empty());
+  const int probes = calls.load();
   std::vector<std::string> qs;
   for (int i = 0; i < 3; ++i) qs.push_back(s.human->send_text(s.room, "before " + std::to_string(i)).value());
+  // Kill once the agent is working on all three: their answers are due during the outage.
+  ASSERT_TRUE(wait_until([&] { return calls.load() >= probes + 3; }, 30s));
   g_synapse->kill();
   // The bridge notices and says so.
   EXPECT_TRUE(app->supervisor().wait_for(
       [](const auto& all) { return all[0].state == host::BridgeState::kDegraded; }, 30s));
+  std::this_thread::sleep_for(3s);  // longer than the agent's 1.5 s: its answers meet a dead homeserver
   ASSERT_TRUE(g_synapse->start_again().ok());
   for (int i = 0; i < 3; ++i) {
     auto id = s.human->send_text(s.room, "after " + std::to_string(i));
