@@ -105,19 +105,7 @@ Middleware dead_letter() {
       next(call, [call, done = std::move(done)](Result<Envelope> r) {
         if (r.ok()) return done(std::move(r));
         Status error = r.status();
-        // A complete copy of the inbound envelope, stamped with why it failed.
-        Envelope copy = call->request();
-        copy.metadata[std::string(meta_key::kDlqOriginalEventType)] = json_quote(copy.event_type);
-        if (!error.message().empty()) copy.metadata[std::string(meta_key::kDlqLastError)] = json_quote(error.message());
-        Bus& bus = call->bus();
-        Status sent;
-        if (Status name = check_subject_name("event type", copy.event_type); !name.ok()) {
-          sent = name;
-        } else if (auto bytes = encode_envelope(copy); !bytes.ok()) {
-          sent = bytes.status();
-        } else {
-          sent = bus.transport().publish(dlq_subject(bus.options().prefix, copy.event_type), {}, bytes.value());
-        }
+        Status sent = publish_dead_letter(call->bus(), call->request(), error.message());
         if (!sent.ok()) {
           error = Status(error.code(), "dlq publish failed: " + sent.message() + " (original: " + error.message() + ")",
                          error.retryable());
@@ -129,3 +117,17 @@ Middleware dead_letter() {
 }
 
 }  // namespace oaio::middleware
+
+namespace oaio {
+
+Status publish_dead_letter(Bus& bus, Envelope original, std::string_view last_error) {
+  OAIO_RETURN_IF_ERROR(check_subject_name("event type", original.event_type));
+  // A complete copy of the envelope, stamped with why it failed.
+  original.metadata[std::string(meta_key::kDlqOriginalEventType)] = json_quote(original.event_type);
+  if (!last_error.empty()) original.metadata[std::string(meta_key::kDlqLastError)] = json_quote(last_error);
+  auto bytes = encode_envelope(original);
+  if (!bytes.ok()) return bytes.status();
+  return bus.transport().publish(dlq_subject(bus.options().prefix, original.event_type), {}, bytes.value());
+}
+
+}  // namespace oaio

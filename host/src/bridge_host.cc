@@ -7,6 +7,7 @@
 
 #include "call_table.h"
 #include "metrics.h"
+#include "oaio/middleware.h"
 
 namespace oaio::host {
 namespace {
@@ -602,6 +603,17 @@ void BridgeHost::metric_record(std::uint32_t metric, double value, std::string_v
     }
   }
   options_.metrics->record(name, value, l);
+}
+
+oaio_status BridgeHost::dead_letter(std::string_view envelope_json, std::string_view last_error) {
+  auto envelope = decode_envelope(envelope_json);
+  if (!envelope.ok()) {
+    log(OAIO_LOG_WARN, "dead_letter: not an envelope: " + envelope.status().message());
+    return OAIO_ERR_INVALID_REQUEST;
+  }
+  Status s = publish_dead_letter(*options_.bus, std::move(envelope).value(), last_error);
+  if (!s.ok()) log(OAIO_LOG_WARN, "dead_letter: " + s.message());
+  return plugin_code_for(s.code());
 }
 
 std::string_view BridgeHost::state_dir() {

@@ -80,6 +80,8 @@ class BridgeHost {
   oaio_status metric_define(std::string_view name, int32_t kind, std::string_view help, std::uint32_t* metric);
   void metric_record(std::uint32_t metric, double value, std::string_view labels);
   std::string_view state_dir();
+  // host_api.dead_letter: `envelope_json` to the bus's dead-letter subject.
+  oaio_status dead_letter(std::string_view envelope_json, std::string_view last_error);
 
   // Called by the PluginCall machinery when a call ends (completed, failed, refused).
   void call_finished(oaio_call* handle);

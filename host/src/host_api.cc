@@ -237,6 +237,12 @@ oaio_str api_state_dir(oaio_host* host) {
   return no_throw([&] { return str(BridgeHost::from(host)->state_dir()); }, oaio_str{nullptr, 0});
 }
 
+oaio_status api_dead_letter(oaio_host* host, oaio_str envelope, oaio_str last_error) {
+  if (!host) return OAIO_ERR_INVALID_REQUEST;
+  return no_throw([&] { return BridgeHost::from(host)->dead_letter(view(envelope), view(last_error)); },
+                  OAIO_ERR_INTERNAL);
+}
+
 const oaio_host_api kHostApi = {
     sizeof(oaio_host_api),
     OAIO_PLUGIN_ABI_MAJOR,
@@ -262,6 +268,7 @@ const oaio_host_api kHostApi = {
     api_metric_define,
     api_metric_record,
     api_state_dir,
+    api_dead_letter,
 };
 
 }  // namespace

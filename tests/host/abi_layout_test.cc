@@ -96,7 +96,8 @@ OAIO_PIN(oaio_host_api, report_state, 152);
 OAIO_PIN(oaio_host_api, metric_define, 160);
 OAIO_PIN(oaio_host_api, metric_record, 168);
 OAIO_PIN(oaio_host_api, state_dir, 176);
-OAIO_PIN_SIZE(oaio_host_api, 184);
+OAIO_PIN(oaio_host_api, dead_letter, 184);  // SINCE 1.1
+OAIO_PIN_SIZE(oaio_host_api, 192);
 
 OAIO_PIN(oaio_plugin_api, struct_size, 0);
 OAIO_PIN(oaio_plugin_api, abi_major, 4);

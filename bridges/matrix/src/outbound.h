@@ -3,7 +3,9 @@
 // so one replica of the bridge posts each event; the transaction id is derived from
 // the event's id, so a retried or redelivered event is posted once. 429s wait for
 // retry_after_ms, 5xx and network errors back off; what still fails (or is invalid)
-// is published as `dlq.matrix.message.send` with acp.dlq.* metadata, never dropped.
+// is dead-lettered, never dropped: to the bus's dead-letter subject P.dlq.matrix.message.send
+// (host_api.dead_letter, ABI 1.1), or under a 1.0 host as an event
+// `dlq.matrix.message.send` with the same acp.dlq.* metadata.
 // THREAD: on_event on a host thread (hands off to the Poster); posting on the Poster.
 #pragma once
 
@@ -28,7 +30,8 @@ class Outbound {
   std::uint64_t dead_lettered() const { return dead_.load(); }
 
  private:
-  void dead_letter(const std::string& event_id, const std::string& payload, const std::string& error);
+  void dead_letter(const std::string& envelope, const std::string& event_id, const std::string& payload,
+                   const std::string& error);
 
   oaio::plugin::Host& host_;
   const Config& config_;

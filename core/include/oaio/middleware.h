@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "oaio/call.h"
 #include "oaio/log.h"
@@ -48,3 +49,15 @@ Middleware retry(RetryOptions options = {});
 Middleware dead_letter();
 
 }  // namespace oaio::middleware
+
+namespace oaio {
+
+// Publishes `original` (an inbound request or event, kept whole: event_id, reply_to,
+// payload) to the dead-letter subject P.dlq.<event_type> of `bus` (WIRE.md §9: never
+// tenant-scoped), stamped with acp.dlq.original_event_type and, when `last_error` is
+// not empty, acp.dlq.last_error. Used by middleware::dead_letter and by the host for
+// plugins (host_api.dead_letter). Fails with INVALID_REQUEST for an event type that is
+// not a valid subject name, else with the transport's error. Thread-safe.
+Status publish_dead_letter(Bus& bus, Envelope original, std::string_view last_error);
+
+}  // namespace oaio

@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define OAIO_PLUGIN_ABI_MAJOR 1
-#define OAIO_PLUGIN_ABI_MINOR 0
+#define OAIO_PLUGIN_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define OAIO_PLUGIN_EXPORT __declspec(dllexport)
@@ -269,6 +269,18 @@ typedef struct oaio_host_api {
   /* A directory the bridge may keep state in across restarts (e.g. a sync token),
    * created by the host. Valid while `host` is. */
   oaio_str (*state_dir)(oaio_host* host);
+
+  /* SINCE: 1.1 -------------------------------------------------------------------- */
+
+  /* Dead-letters an envelope the plugin could not handle for good (e.g. an event it
+   * received through subscribe and failed to deliver upstream after its retries):
+   * publishes it whole (event_id, payload, metadata kept) to the bus's dead-letter
+   * subject P.dlq.<event_type> (WIRE.md §9), stamped with acp.dlq.original_event_type
+   * and acp.dlq.last_error = `last_error` (may be empty). `envelope` is the JSON text
+   * of an envelope, such as the one an oaio_event_fn receives. INVALID_REQUEST when it
+   * is not an envelope; TRANSPORT when it could not be published.
+   * Check with OAIO_HAS_FIELD(api, oaio_host_api, dead_letter): a 1.0 host lacks it. */
+  oaio_status (*dead_letter)(oaio_host* host, oaio_str envelope, oaio_str last_error);
 } oaio_host_api;
 
 /* ---------------------------------------------------------------------------------

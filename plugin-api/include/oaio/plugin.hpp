@@ -484,6 +484,15 @@ class Host {
     return api_->publish(host_, str(event_type), str(payload), &o);
   }
 
+  // Dead-letters `envelope` (JSON text of an envelope, e.g. the one a subscription
+  // callback got) to the bus's dead-letter subject with `last_error` (host_api.dead_letter,
+  // SINCE 1.1). OAIO_ERR_INCOMPATIBLE from a 1.0 host: has_dead_letter() tells first.
+  bool has_dead_letter() const noexcept { return OAIO_PLUGIN_HPP_HAS_FN(api_, dead_letter); }
+  oaio_status dead_letter(std::string_view envelope, std::string_view last_error) const noexcept {
+    if (!has_dead_letter()) return OAIO_ERR_INCOMPATIBLE;
+    return api_->dead_letter(host_, str(envelope), str(last_error));
+  }
+
   // Subscribes `fn` to `event_type` (`queue` empty = every replica gets every event).
   // `fn` runs until unsubscribe() returns, or until the bridge stops (the helper
   // unsubscribes what is left after Bridge::stop()).

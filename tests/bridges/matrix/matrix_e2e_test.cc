@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "oaio/call.h"
+#include "oaio/subject.h"
 #include "support/host_fixture.h"
 #include "support/test_util.h"
 #include "synapse_fixture.h"
@@ -125,6 +126,19 @@ std::unique_ptr<host::HostApp> start_matrix_host(HostDir& dir, const std::string
 bool wait_for_reply(MatrixUser& human, const std::string& room, const std::string& question_id,
                     std::chrono::milliseconds timeout = 30s) {
   return wait_until([&] { return !replies_to(human.messages(room), question_id).empty(); }, timeout);
+}
+
+// Subscribes to the bus's dead-letter subject for `event_type` (WIRE.md §9), where the
+// bridge dead-letters what it could not post; `fn` gets each dead-lettered envelope.
+Result<std::unique_ptr<TransportSubscription>> subscribe_dlq(Bus& bus, const std::string& event_type,
+                                                            std::function<void(const Envelope&)> fn) {
+  auto sub = bus.transport().subscribe(dlq_subject(bus.options().prefix, event_type), {},
+                                       [fn = std::move(fn)](const TransportMessage& m) {
+                                         auto e = decode_envelope(m.data);
+                                         if (e.ok()) fn(e.value());
+                                       });
+  if (sub.ok()) (void)bus.transport().flush(std::chrono::seconds(5));
+  return sub;
 }
 
 // Sends `text` to `room` until one copy is answered (the bridge skips what was sent
@@ -379,7 +393,7 @@ TEST(MatrixBridgeE2E, OutboundSendIsPostedExactlyOnceWithTwoReplicas) {
   ASSERT_TRUE(app);
   ASSERT_EQ(app->supervisor().status().size(), 2u);
   std::atomic<int> dead{0};
-  auto dlq = app->connection().default_bus().subscribe("dlq.matrix.message.send", [&](const Envelope&) { dead++; });
+  auto dlq = subscribe_dlq(app->connection().default_bus(), "matrix.message.send", [&](const Envelope&) { dead++; });
   ASSERT_TRUE(dlq.ok());
   constexpr int kCount = 10;
   for (int i = 0; i < kCount; ++i) {
@@ -412,7 +426,7 @@ TEST(MatrixBridgeE2E, InvalidOutboundEventIsDeadLettered) {
   ASSERT_TRUE(app);
   std::mutex mu;
   std::vector<Envelope> dead;
-  auto dlq = app->connection().default_bus().subscribe("dlq.matrix.message.send", [&](const Envelope& e) {
+  auto dlq = subscribe_dlq(app->connection().default_bus(), "matrix.message.send", [&](const Envelope& e) {
     std::lock_guard<std::mutex> l(mu);
     dead.push_back(e);
   });
@@ -431,8 +445,11 @@ TEST(MatrixBridgeE2E, InvalidOutboundEventIsDeadLettered) {
       30s));
   std::lock_guard<std::mutex> l(mu);
   std::string all_errors;
-  for (const auto& e : dead)
+  for (const auto& e : dead) {
+    EXPECT_EQ(e.event_type, "matrix.message.send");  // the event kept whole
+    EXPECT_EQ(e.metadata.at("acp.dlq.original_event_type"), "\"matrix.message.send\"");
     for (const auto& [k, v] : e.metadata) all_errors += k + "=" + v + "\n";
+  }
   EXPECT_THAT(all_errors, HasSubstr("payload has no text"));
   EXPECT_THAT(all_errors, HasSubstr("M_FORBIDDEN"));
 }
@@ -547,7 +564,7 @@ TEST(MatrixBridgeE2E, TightRateLimitLosesNothing) {
   auto app = start_matrix_host(dir, matrix_manifest("mx-ratelimit", s, "      max_attempts: 50\n", ""));
   ASSERT_TRUE(app);
   std::atomic<int> dead{0};
-  auto dlq = app->connection().default_bus().subscribe("dlq.matrix.message.send", [&](const Envelope&) { dead++; });
+  auto dlq = subscribe_dlq(app->connection().default_bus(), "matrix.message.send", [&](const Envelope&) { dead++; });
   ASSERT_TRUE(dlq.ok());
   constexpr int kCount = 8;
   auto t0 = std::chrono::steady_clock::now();
