@@ -141,6 +141,19 @@ Result<std::unique_ptr<TransportSubscription>> subscribe_dlq(Bus& bus, const std
   return sub;
 }
 
+// True once every question in `qs` has a reply in `room` (waits up to `timeout`).
+bool all_answered(MatrixUser& human, const std::string& room, const std::vector<std::string>& qs,
+                  std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        auto all = human.messages(room);
+        for (const auto& q : qs)
+          if (replies_to(all, q).empty()) return false;
+        return true;
+      },
+      timeout);
+}
+
 // Sends `text` to `room` until one copy is answered (the bridge skips what was sent
 // before its first sync) and returns that question's event id; empty after 60 s.
 std::string ask_until_answered(MatrixUser& human, const std::string& room, const std::string& text) {
@@ -492,14 +505,7 @@ TEST(MatrixBridgeE2E, StoppedBridgeResumesAndRelaysEveryMessageExactlyOnce) {
     qs = questions;
   }
   ASSERT_GE(qs.size(), 20u);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto all = s.human->messages(s.room);
-        for (const auto& q : qs)
-          if (replies_to(all, q).empty()) return false;
-        return true;
-      },
-      60s))
+  ASSERT_TRUE(all_answered(*s.human, s.room, qs, 60s))
       << "some messages were never answered";
   std::this_thread::sleep_for(1s);
   auto all = s.human->messages(s.room);
@@ -535,14 +541,7 @@ TEST(MatrixBridgeE2E, BridgeRecoversByItselfWhenSynapseRestartsUnderTraffic) {
     ASSERT_TRUE(id.ok()) << id.status().to_string();
     qs.push_back(id.value());
   }
-  ASSERT_TRUE(wait_until(
-      [&] {
-        auto all = s.human->messages(s.room);
-        for (const auto& q : qs)
-          if (replies_to(all, q).empty()) return false;
-        return true;
-      },
-      60s))
+  ASSERT_TRUE(all_answered(*s.human, s.room, qs, 60s))
       << "messages around the homeserver restart were not all answered";
   EXPECT_TRUE(app->supervisor().wait_for(
       [](const auto& all) { return all[0].state == host::BridgeState::kRunning; }, 30s));

@@ -64,6 +64,15 @@ BridgeState state_of(HostApp& app, const std::string& bridge) {
   return BridgeState::kStopped;
 }
 
+// After an outage: the bridge gets back to running by itself and `target` (a tool that
+// echoes its "text") answers again.
+void expect_serving_again(HostApp& app, Bus& bus, const std::string& bridge, const std::string& target) {
+  ASSERT_TRUE(eventually([&] { return state_of(app, bridge) == BridgeState::kRunning; }, 20s));
+  auto after = bus.invoke_payload(target, R"({"text":"back"})");
+  ASSERT_TRUE(after.ok()) << after.status().to_string();
+  EXPECT_EQ(payload_json(after.value())["text"], "back");
+}
+
 bool in_catalog(HostApp& app, const std::string& target) {
   const nlohmann::json catalog = app.catalog().to_json();
   for (const auto& t : catalog["targets"])
@@ -349,10 +358,7 @@ TEST(McpBridge, StdioServerCrashFailsFastThenReconnects) {
 
   // The server can start again: the bridge reconnects by itself.
   std::filesystem::remove(state.file("down"));
-  ASSERT_TRUE(eventually([&] { return state_of(*app, "py") == BridgeState::kRunning; }, 20s));
-  auto after = bus.invoke_payload("py.echo", R"({"text":"back"})");
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ(payload_json(after.value())["text"], "back");
+  expect_serving_again(*app, bus, "py", "py.echo");
 }
 
 TEST(McpBridge, HttpServerLossSessionExpiryAndRedaction) {
@@ -401,10 +407,7 @@ TEST(McpBridge, HttpServerLossSessionExpiryAndRedaction) {
 
   // Back on the same port: reconnected and re-registered by itself.
   ASSERT_TRUE(server.start());
-  ASSERT_TRUE(eventually([&] { return state_of(*app, "pyhttp") == BridgeState::kRunning; }, 20s));
-  auto after = bus.invoke_payload("pyhttp.echo", R"({"text":"back"})");
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ(payload_json(after.value())["text"], "back");
+  expect_serving_again(*app, bus, "pyhttp", "pyhttp.echo");
 }
 
 TEST(McpBridge, WrongTokenIsAnAuthFailureWithoutLeakingIt) {
