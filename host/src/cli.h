@@ -16,6 +16,10 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInvalidSetup = 3;
 
+// Prints "error: CODE: message" on stderr and returns kExitError (the client verbs'
+// answer to an ACP error, over NATS and through a gateway alike).
+int report_error(const Status& s);
+
 // Options shared by the client verbs.
 struct ClientOptions {
   ConnectionOptions connection;

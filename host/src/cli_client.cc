@@ -14,13 +14,13 @@
 #include "cli.h"
 
 namespace oaio::host {
-namespace {
 
-// Prints "error: CODE: message" and returns the exit code for an ACP error.
-int report(const Status& s) {
+int report_error(const Status& s) {
   std::cerr << "error: " << s.code_name() << ": " << s.message() << "\n";
   return kExitError;
 }
+
+namespace {
 
 Result<std::unique_ptr<BusConnection>> connect(const ClientOptions& o) {
   if (o.connection.nats_url.empty()) {
@@ -62,12 +62,12 @@ std::string envelope_line(const Envelope& e) {
 int cmd_call(const ClientOptions& o) {
   if (!o.http_url.empty()) return http_call(o);
   auto conn = connect(o);
-  if (!conn.ok()) return report(conn.status());
+  if (!conn.ok()) return report_error(conn.status());
   auto req = request_envelope(o);
-  if (!req.ok()) return report(req.status());
+  if (!req.ok()) return report_error(req.status());
   auto reply = conn.value()->default_bus().invoke(o.target_or_event, std::move(req).value(), call_options(o));
-  if (!reply.ok()) return report(reply.status());
-  if (Status s = reply_status(reply.value()); !s.ok()) return report(s);
+  if (!reply.ok()) return report_error(reply.status());
+  if (Status s = reply_status(reply.value()); !s.ok()) return report_error(s);
   std::cout << (reply.value().payload.empty() ? "null" : reply.value().payload) << "\n";
   return kExitOk;
 }
@@ -75,44 +75,44 @@ int cmd_call(const ClientOptions& o) {
 int cmd_stream(const ClientOptions& o) {
   if (!o.http_url.empty()) return http_stream(o);
   auto conn = connect(o);
-  if (!conn.ok()) return report(conn.status());
+  if (!conn.ok()) return report_error(conn.status());
   auto req = request_envelope(o);
-  if (!req.ok()) return report(req.status());
+  if (!req.ok()) return report_error(req.status());
   auto stream = conn.value()->default_bus().stream_invoke(o.target_or_event, std::move(req).value(), call_options(o));
-  if (!stream.ok()) return report(stream.status());
+  if (!stream.ok()) return report_error(stream.status());
   Status last;
   while (true) {
     auto next = stream.value()->next();
-    if (!next.ok()) return report(next.status());
+    if (!next.ok()) return report_error(next.status());
     if (!next.value()) break;
     const Envelope& frame = *next.value();
     std::cout << envelope_line(frame) << std::endl;  // one line per frame, as it arrives
     last = reply_status(frame);
   }
-  return last.ok() ? kExitOk : report(last);
+  return last.ok() ? kExitOk : report_error(last);
 }
 
 int cmd_publish(const ClientOptions& o) {
   if (!o.http_url.empty()) return http_publish(o);
   auto conn = connect(o);
-  if (!conn.ok()) return report(conn.status());
+  if (!conn.ok()) return report_error(conn.status());
   auto e = request_envelope(o);
-  if (!e.ok()) return report(e.status());
+  if (!e.ok()) return report_error(e.status());
   Envelope event = std::move(e).value();
   event.event_type = o.target_or_event;
   Bus& bus = conn.value()->default_bus();
-  if (Status s = bus.publish(std::move(event)); !s.ok()) return report(s);
-  if (Status s = bus.transport().flush(std::chrono::seconds(5)); !s.ok()) return report(s);
+  if (Status s = bus.publish(std::move(event)); !s.ok()) return report_error(s);
+  if (Status s = bus.transport().flush(std::chrono::seconds(5)); !s.ok()) return report_error(s);
   return kExitOk;
 }
 
 int cmd_listen(const ClientOptions& o) {
   if (!o.http_url.empty()) {
-    return report(Status::invalid("listen subscribes on the bus, which the HTTP gateway does not offer: use --nats URL"));
+    return report_error(Status::invalid("listen subscribes on the bus, which the HTTP gateway does not offer: use --nats URL"));
   }
   block_shutdown_signals();
   auto conn = connect(o);
-  if (!conn.ok()) return report(conn.status());
+  if (!conn.ok()) return report_error(conn.status());
   std::mutex mu;
   std::condition_variable cv;
   int seen = 0;
@@ -123,7 +123,7 @@ int cmd_listen(const ClientOptions& o) {
     ++seen;
     cv.notify_all();
   });
-  if (!sub.ok()) return report(sub.status());
+  if (!sub.ok()) return report_error(sub.status());
   (void)bus->transport().flush(std::chrono::seconds(5));
   std::cerr << "listening on " << o.target_or_event << "\n";
   if (o.count > 0) {
@@ -167,7 +167,7 @@ Result<nlohmann::json> bus_catalog_targets(const ClientOptions& o) {
 
 int cmd_catalog(const ClientOptions& o) {
   auto found = o.http_url.empty() ? bus_catalog_targets(o) : http_catalog_targets(o);
-  if (!found.ok()) return report(found.status());
+  if (!found.ok()) return report_error(found.status());
   nlohmann::json targets = std::move(found).value();
   std::sort(targets.begin(), targets.end(),
             [](const nlohmann::json& a, const nlohmann::json& b) { return a["target"] < b["target"]; });

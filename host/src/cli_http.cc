@@ -15,11 +15,6 @@
 namespace oaio::host {
 namespace {
 
-int report(const Status& s) {
-  std::cerr << "error: " << s.code_name() << ": " << s.message() << "\n";
-  return kExitError;
-}
-
 // "http://host:port" or "host:port" (the form `oaio run --http` takes).
 std::string base_url(const std::string& given) {
   return given.find("://") == std::string::npos ? "http://" + given : given;
@@ -74,18 +69,18 @@ Status check_payload(const ClientOptions& o) {
 }  // namespace
 
 int http_call(const ClientOptions& o) {
-  if (Status s = check_payload(o); !s.ok()) return report(s);
+  if (Status s = check_payload(o); !s.ok()) return report_error(s);
   auto client = make_client(o);
   auto res = client->Post("/v1/agents/" + o.target_or_event + "/invoke", context_headers(o), payload_or_null(o),
                           "application/json");
-  if (!res) return report(unreachable(o, res.error()));
-  if (res->status != 200) return report(error_answer(res));
+  if (!res) return report_error(unreachable(o, res.error()));
+  if (res->status != 200) return report_error(error_answer(res));
   std::cout << (res->body.empty() ? "null" : res->body) << "\n";
   return kExitOk;
 }
 
 int http_stream(const ClientOptions& o) {
-  if (Status s = check_payload(o); !s.ok()) return report(s);
+  if (Status s = check_payload(o); !s.ok()) return report_error(s);
   auto client = make_client(o);
   // SSE: frames are blocks of lines ending with an empty line; each block's `data:`
   // line is one envelope (WIRE.md §10). Print each as it completes.
@@ -141,21 +136,21 @@ int http_stream(const ClientOptions& o) {
     return true;
   };
   auto res = client->send(req);
-  if (!res) return report(unreachable(o, res.error()));
+  if (!res) return report_error(unreachable(o, res.error()));
   if (status != 200) {
     res->body = error_body;
-    return report(error_answer(res));
+    return report_error(error_answer(res));
   }
   on_line("");  // a last block without its empty line
-  return last.ok() ? kExitOk : report(last);
+  return last.ok() ? kExitOk : report_error(last);
 }
 
 int http_publish(const ClientOptions& o) {
-  if (Status s = check_payload(o); !s.ok()) return report(s);
+  if (Status s = check_payload(o); !s.ok()) return report_error(s);
   auto client = make_client(o);
   auto res = client->Post("/v1/events/" + o.target_or_event, context_headers(o), payload_or_null(o), "application/json");
-  if (!res) return report(unreachable(o, res.error()));
-  if (res->status / 100 != 2) return report(error_answer(res));
+  if (!res) return report_error(unreachable(o, res.error()));
+  if (res->status / 100 != 2) return report_error(error_answer(res));
   return kExitOk;
 }
 
