@@ -130,6 +130,11 @@ class GatewayImpl final : public Gateway {
   // JSON). False when an error answer was written.
   bool admit(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
              std::string* body);
+  // admit(), then the target from the path and the request envelope (headers applied),
+  // checked against max_payload as the bus will send it. False when an error answer
+  // was written.
+  bool read_call(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 bool stream, std::string* target, Envelope* request);
   bool authorized(const httplib::Request& req, httplib::Response& res);
   // 413 (nothing is sent) when the encoded request exceeds the transport's max_payload.
   bool fits(httplib::Response& res, std::size_t wire_size);
@@ -222,18 +227,30 @@ bool GatewayImpl::fits(httplib::Response& res, std::size_t wire_size) {
   return false;
 }
 
+bool GatewayImpl::read_call(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader, bool stream, std::string* target,
+                            Envelope* request) {
+  std::string body;
+  if (!admit(req, res, reader, &body)) return false;
+  *target = req.matches[1];
+  if (target->empty()) {
+    send_error(res, 400, Status::invalid("missing target"));
+    return false;
+  }
+  *request = make_envelope(event_type::kMessageReceived, std::move(body));
+  request->frame_type = std::string(canonical_frame_type(event_type::kMessageReceived));
+  apply_headers(req, *request);
+  const auto heartbeat = stream ? options_.heartbeat : std::chrono::milliseconds(0);
+  return fits(res, wire::request_wire_size(*deps_.bus, *target, *request, stream, heartbeat));
+}
+
 // ---- Invoke ----
 
 void GatewayImpl::handle_invoke(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader) {
-  std::string body;
-  if (!admit(req, res, reader, &body)) return;
-  const std::string target = req.matches[1];
-  if (target.empty()) return send_error(res, 400, Status::invalid("missing target"));
-  Envelope request = make_envelope(event_type::kMessageReceived, std::move(body));
-  request.frame_type = std::string(canonical_frame_type(event_type::kMessageReceived));
-  apply_headers(req, request);
-  if (!fits(res, wire::request_wire_size(*deps_.bus, target, request, false, {}))) return;
+  std::string target;
+  Envelope request;
+  if (!read_call(req, res, reader, /*stream=*/false, &target, &request)) return;
 
   auto st = std::make_shared<InvokeState>();
   const auto start = Clock::now();
@@ -293,14 +310,9 @@ void GatewayImpl::handle_invoke(const httplib::Request& req, httplib::Response& 
 
 void GatewayImpl::handle_stream(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader) {
-  std::string body;
-  if (!admit(req, res, reader, &body)) return;
-  const std::string target = req.matches[1];
-  if (target.empty()) return send_error(res, 400, Status::invalid("missing target"));
-  Envelope request = make_envelope(event_type::kMessageReceived, std::move(body));
-  request.frame_type = std::string(canonical_frame_type(event_type::kMessageReceived));
-  apply_headers(req, request);
-  if (!fits(res, wire::request_wire_size(*deps_.bus, target, request, true, options_.heartbeat))) return;
+  std::string target;
+  Envelope request;
+  if (!read_call(req, res, reader, /*stream=*/true, &target, &request)) return;
 
   SseRelayOptions ro;
   ro.timeout = timeout_;
