@@ -40,6 +40,13 @@ bridges:
     config: {target: echo-cpp}
 )";
 
+// The two example plugins and kEchoManifest (targets "echo" and "echo-cpp").
+void add_echo_bridges(HostDir& dir) {
+  dir.add_plugin(kBuild + "/plugins/echo_c.so");
+  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
+  dir.add_manifest("echo.yaml", kEchoManifest);
+}
+
 void expect_echo_plugins_work(Bus& bus) {
   auto c = bus.invoke_payload("echo", R"({"text":"héllo"})");
   ASSERT_TRUE(c.ok()) << c.status().to_string();
@@ -68,9 +75,7 @@ void expect_echo_plugins_work(Bus& bus) {
 
 TEST(HostAppTest, ExamplePluginsServeOnTheInProcessBus) {
   HostDir dir;
-  dir.add_plugin(kBuild + "/plugins/echo_c.so");
-  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
-  dir.add_manifest("echo.yaml", kEchoManifest);
+  add_echo_bridges(dir);
   auto app = start_host(dir.options());
   ASSERT_TRUE(app);
   expect_echo_plugins_work(app->connection().default_bus());
@@ -84,9 +89,7 @@ TEST(HostAppTest, ExamplePluginsServeOverNats) {
   test::NatsServer nats;
   ASSERT_TRUE(nats.start());
   HostDir dir;
-  dir.add_plugin(kBuild + "/plugins/echo_c.so");
-  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
-  dir.add_manifest("echo.yaml", kEchoManifest);
+  add_echo_bridges(dir);
   auto app = start_host(dir.options(nats.url()));
   ASSERT_TRUE(app);
   NatsOptions o;
@@ -337,9 +340,7 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
   test::NatsServer nats;
   ASSERT_TRUE(nats.start());
   HostDir dir;
-  dir.add_plugin(kBuild + "/plugins/echo_c.so");
-  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
-  dir.add_manifest("echo.yaml", kEchoManifest);
+  add_echo_bridges(dir);
   auto app = start_host(dir.options(nats.url()));
   ASSERT_TRUE(app);
   const std::string url = nats.url();
@@ -398,9 +399,7 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
 // reaching it through the gateway (with its bearer token).
 TEST(HostCliTest, VerbsThroughTheGatewayOfAnInProcessHost) {
   HostDir dir;
-  dir.add_plugin(kBuild + "/plugins/echo_c.so");
-  dir.add_plugin(kBuild + "/plugins/echo_cpp.so");
-  dir.add_manifest("echo.yaml", kEchoManifest);
+  add_echo_bridges(dir);
   HostOptions options = dir.options();
   options.http = "127.0.0.1:" + std::to_string(test::free_loopback_port());
   options.http_token = "s3cret";
