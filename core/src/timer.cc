@@ -36,12 +36,15 @@ TimerService::TimerId TimerService::schedule(Clock::time_point when, std::functi
     id = state_->next_id++;
     state_->timers.emplace(std::make_pair(when, id), std::move(fn));
     state_->deadlines.emplace(id, when);
-    earliest = state_->timers.begin()->first.second == id;
+    earliest = when < state_->wakes_at;
+    if (earliest) state_->wakes_at = when;
   }
   if (earliest) state_->cv.notify_one();
   return id;
 }
 
+// Cancelling never wakes the thread: at worst it wakes once at the cancelled deadline
+// and finds nothing due.
 bool TimerService::cancel(TimerId id) {
   std::lock_guard lock(state_->mu);
   auto it = state_->deadlines.find(id);
@@ -55,12 +58,14 @@ void TimerService::run(const std::shared_ptr<State>& state) {
   std::unique_lock lock(state->mu);
   while (!state->stopping) {
     if (state->timers.empty()) {
+      state->wakes_at = Clock::time_point::max();
       state->cv.wait(lock);
       continue;
     }
     auto first = state->timers.begin();
     auto when = first->first.first;
     if (Clock::now() < when) {
+      state->wakes_at = when;
       state->cv.wait_until(lock, when);
       continue;
     }

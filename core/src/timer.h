@@ -48,6 +48,11 @@ class TimerService {
     std::unordered_map<TimerId, Clock::time_point> deadlines;                       // guarded by mu
     TimerId next_id = 1;                                                            // guarded by mu
     bool stopping = false;                                                          // guarded by mu
+    // When the thread will next wake up by itself (max while it waits for work). A new
+    // timer only needs to wake it when it is due earlier than that: the usual timer (a
+    // call's timeout, cancelled when the reply comes) is due later, and waking the
+    // thread for it would cost every call a context switch.
+    Clock::time_point wakes_at = Clock::time_point::max();  // guarded by mu
   };
   static void run(const std::shared_ptr<State>& state);
 

@@ -520,6 +520,31 @@ TEST(TimerServiceTest, EarlierTimerScheduledLaterWakesTheThread) {
   EXPECT_FALSE(late.load());
 }
 
+// The thread is not woken for a timer due after its next wake-up, and cancelling does
+// not wake it (the timeout of every call works like this): timers scheduled around
+// cancelled ones must still fire on time.
+TEST(TimerServiceTest, TimersAroundCancelledOnesFireOnTime) {
+  TimerService timers;
+  // The thread sleeps until this one, which is then cancelled without waking it.
+  auto far = timers.schedule_after(std::chrono::milliseconds(3600 * 1000), [] {});
+  EXPECT_TRUE(timers.cancel(far));
+  // Due before the thread's (stale) wake-up: must wake it.
+  std::atomic<bool> soon{false};
+  auto start = TimerService::Clock::now();
+  timers.schedule_after(20ms, [&] { soon = true; });
+  ASSERT_TRUE(wait_until([&] { return soon.load(); }, 2s));
+  EXPECT_LT(TimerService::Clock::now() - start, 1s);
+  // Many call-like timers: scheduled far, cancelled, while one short timer is pending.
+  std::atomic<bool> short_fired{false};
+  timers.schedule_after(50ms, [&] { short_fired = true; });
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(timers.cancel(timers.schedule_after(30s, [] {})));
+  ASSERT_TRUE(wait_until([&] { return short_fired.load(); }, 2s));
+  // The thread now waits for work with nothing pending: a new timer must wake it.
+  std::atomic<bool> last{false};
+  timers.schedule_after(10ms, [&] { last = true; });
+  EXPECT_TRUE(wait_until([&] { return last.load(); }, 2s));
+}
+
 TEST(TimerServiceTest, CancelPreventsFiring) {
   TimerService timers;
   std::atomic<bool> x{false}, y{false};
