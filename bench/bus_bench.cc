@@ -42,9 +42,10 @@ natsConnection* raw_connect(const std::string& url) {
   return nc;
 }
 
-std::unique_ptr<Bus> open_nats_bus(const std::string& url, const std::string& id) {
+std::unique_ptr<Bus> open_nats_bus(const std::string& url, const std::string& id, bool shared_reply_inbox = false) {
   NatsOptions o;
   o.servers = {url};
+  o.shared_reply_inbox = shared_reply_inbox;
   auto t = connect_nats(o);
   if (!t.ok()) {
     std::fprintf(stderr, "connect: %s\n", t.status().to_string().c_str());
@@ -257,6 +258,12 @@ int main(int argc, char** argv) {
   double bus_inline_p50 = bus_invoke_latency(*srv, *cli, bus_inline_lat, inline_opts, "bench.echo.inline");
   double raw_tput = raw_request_throughput(url, 32);
   double bus_tput = bus_invoke_throughput(*srv, *cli, 32);
+  // The same with NatsOptions::shared_reply_inbox on the client (one PUB per call).
+  Latencies shared_lat;
+  auto shared_cli = open_nats_bus(url, "bench-client-shared", true);
+  double shared_p50 = bus_invoke_latency(*srv, *shared_cli, shared_lat, {}, "bench.echo.shared");
+  double shared_tput = bus_invoke_throughput(*srv, *shared_cli, 32);
+  shared_cli.reset();
   double raw_rate = raw_pubsub_rate(url);
   double bus_stream = bus_stream_rate(*srv, *cli);
   double bus_pubsub = bus_pubsub_rate(*cli, *srv, false);
@@ -267,7 +274,9 @@ int main(int argc, char** argv) {
               {"invoke p99 (executor handler)", bus_lat.percentile(99), raw_lat.percentile(99), "us", true, ""},
               {"invoke p50 (inline handler)", bus_inline_p50, raw_p50, "us", true, "<= 1.15x"},
               {"invoke p99 (inline handler)", bus_inline_lat.percentile(99), raw_lat.percentile(99), "us", true, ""},
-              {"invoke throughput, 32 callers", bus_tput / 1000, raw_tput / 1000, "k/s", false, ""}});
+              {"invoke throughput, 32 callers", bus_tput / 1000, raw_tput / 1000, "k/s", false, ""},
+              {"invoke p50, shared reply inbox", shared_p50, raw_p50, "us", true, "<= 1.15x"},
+              {"invoke throughput, 32 callers, shared inbox", shared_tput / 1000, raw_tput / 1000, "k/s", false, ""}});
   print_rows("Streams and events (baseline: raw nats.c publish -> subscribe)",
              {{"StreamInvoke deltas/s", bus_stream / 1000, raw_rate / 1000, "k/s", false, ""},
               {"publish -> subscribe msg/s (ordered, executor)", bus_pubsub / 1000, raw_rate / 1000, "k/s", false,

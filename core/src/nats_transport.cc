@@ -7,10 +7,12 @@
 //   reconnect buffer is set to its minimum so that a publish racing with a disconnect
 //   can park at most one message (nats.c reads 0 as "use the default").
 // - Subscriptions share nats.c's global delivery pool (kDeliveryThreads threads)
-//   instead of a thread each: every Invoke subscribes a fresh reply inbox, and a
-//   thread start and stop per call cost about 300 us on loopback. Order within a
+//   instead of a thread each: a thread start and stop per short-lived subscription
+//   (a stream's cancel listener) cost about 300 us on loopback. Order within a
 //   subscription is kept; our handlers only hand work to the bus executor, so one
 //   subscription cannot hold a pool worker for long.
+// - With shared_reply_inbox, reply inboxes share one wildcard subscription per
+//   connection (inbox_mux.h): a call costs one PUB on the wire, not SUB + PUB + UNSUB.
 // - Pending limits per subscription are raised from 64 Ki messages to 1 Mi messages
 //   / 1 GiB so that bursts are not dropped; drops that still happen are logged.
 // - A handler's context is freed by nats.c's completion callback, which runs after the
@@ -36,6 +38,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "inbox_mux.h"
 #include "listener_set.h"
 #include "nkey.h"
 #include "oaio/log.h"
@@ -213,10 +216,26 @@ class NatsSubscription final : public TransportSubscription {
 
 // ---- the transport ----------------------------------------------------------------
 
+// "_INBOX.<nuid>.": this connection's reply inboxes, unique across connections.
+std::string unique_inbox_prefix() {
+  natsInbox* inbox = nullptr;
+  if (natsInbox_Create(&inbox) != NATS_OK) {
+    // Only fails when out of memory; there is no sensible inbox to return.
+    logger().log(LogLevel::kError, "nats: cannot create an inbox (out of memory)");
+    std::abort();
+  }
+  std::string out(inbox);
+  natsInbox_Destroy(inbox);
+  return out + ".";
+}
+
 class NatsTransport final : public Transport {
  public:
-  NatsTransport(natsConnection* nc, ConnStateRef state, bool no_responders)
-      : nc_(nc), state_(std::move(state)), no_responders_(no_responders) {}
+  NatsTransport(natsConnection* nc, ConnStateRef state, bool no_responders, bool shared_reply_inbox)
+      : nc_(nc),
+        state_(std::move(state)),
+        no_responders_(no_responders),
+        inboxes_(shared_reply_inbox ? std::make_shared<detail::InboxMux>(unique_inbox_prefix()) : nullptr) {}
 
   ~NatsTransport() override {
     state_->listeners.detach();  // the owner is going away: no listener call after this
@@ -252,6 +271,45 @@ class NatsTransport final : public Transport {
 
   Result<std::unique_ptr<TransportSubscription>> subscribe(std::string_view subject, std::string_view queue,
                                                            MessageHandler handler) override {
+    if (inboxes_ && queue.empty() && inboxes_->owns(subject)) {
+      OAIO_RETURN_IF_ERROR(ensure_inbox_subscription());
+      return inboxes_->add(subject, std::move(handler));
+    }
+    return subscribe_on_server(subject, queue, std::move(handler));
+  }
+
+  std::string new_inbox() override {
+    if (inboxes_) return inboxes_->new_inbox();
+    std::string prefix = unique_inbox_prefix();
+    prefix.pop_back();  // "_INBOX.<nuid>": one token, subscribed exactly
+    return prefix;
+  }
+
+  Status flush(std::chrono::milliseconds timeout) override {
+    OAIO_RETURN_IF_ERROR(check_connected("flush", {}));
+    const natsStatus s = natsConnection_FlushTimeout(nc_, std::max<int64_t>(1, timeout.count()));
+    if (s == NATS_OK) return Status();
+    return Status::transport(fmt::format("nats flush: {}", nats_error_text(s)));
+  }
+
+  TransportCapabilities capabilities() const override {
+    TransportCapabilities caps;
+    caps.no_responders = no_responders_ && natsConnection_HasHeaderSupport(nc_) == NATS_OK;
+    const int64_t max_payload = natsConnection_GetMaxPayload(nc_);
+    caps.max_payload = max_payload > 0 ? static_cast<std::size_t>(max_payload) : 0;
+    return caps;
+  }
+
+  bool connected() const override { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+
+  int add_connection_listener(ConnectionListener listener) override { return state_->listeners.add(std::move(listener)); }
+  void remove_connection_listener(int id) override { state_->listeners.remove(id); }
+
+  void close() override { natsConnection_Close(nc_); }  // idempotent in nats.c
+
+ private:
+  Result<std::unique_ptr<TransportSubscription>> subscribe_on_server(std::string_view subject, std::string_view queue,
+                                                                     MessageHandler handler) {
     auto ctx = std::make_unique<SubContext>(SubContext{std::move(handler)});
     const std::string subj(subject);
     natsSubscription* raw = nullptr;
@@ -280,41 +338,20 @@ class NatsTransport final : public Transport {
     return std::unique_ptr<TransportSubscription>(std::move(sub));
   }
 
-  std::string new_inbox() override {
-    natsInbox* inbox = nullptr;
-    if (natsInbox_Create(&inbox) != NATS_OK) {
-      // Only fails when out of memory; there is no sensible inbox to return.
-      logger().log(LogLevel::kError, "nats: cannot create an inbox (out of memory)");
-      std::abort();
-    }
-    std::string out(inbox);
-    natsInbox_Destroy(inbox);
-    return out;
+  // The one server subscription behind every reply inbox (see inbox_mux.h), made on
+  // first use; nats.c renews it after a reconnect.
+  Status ensure_inbox_subscription() {
+    std::lock_guard lock(inbox_sub_mu_);
+    if (inbox_sub_) return Status();
+    std::weak_ptr<detail::InboxMux> weak = inboxes_;
+    auto sub = subscribe_on_server(inboxes_->wildcard(), {}, [weak](const TransportMessage& m) {
+      if (auto mux = weak.lock()) mux->deliver(m);
+    });
+    if (!sub.ok()) return sub.status();
+    inbox_sub_ = std::move(sub).value();
+    return Status();
   }
 
-  Status flush(std::chrono::milliseconds timeout) override {
-    OAIO_RETURN_IF_ERROR(check_connected("flush", {}));
-    const natsStatus s = natsConnection_FlushTimeout(nc_, std::max<int64_t>(1, timeout.count()));
-    if (s == NATS_OK) return Status();
-    return Status::transport(fmt::format("nats flush: {}", nats_error_text(s)));
-  }
-
-  TransportCapabilities capabilities() const override {
-    TransportCapabilities caps;
-    caps.no_responders = no_responders_ && natsConnection_HasHeaderSupport(nc_) == NATS_OK;
-    const int64_t max_payload = natsConnection_GetMaxPayload(nc_);
-    caps.max_payload = max_payload > 0 ? static_cast<std::size_t>(max_payload) : 0;
-    return caps;
-  }
-
-  bool connected() const override { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
-
-  int add_connection_listener(ConnectionListener listener) override { return state_->listeners.add(std::move(listener)); }
-  void remove_connection_listener(int id) override { state_->listeners.remove(id); }
-
-  void close() override { natsConnection_Close(nc_); }  // idempotent in nats.c
-
- private:
   Status check_connected(std::string_view op, std::string_view subject) const {
     const natsConnStatus st = natsConnection_Status(nc_);
     if (st == NATS_CONN_STATUS_CONNECTED) return Status();
@@ -334,6 +371,9 @@ class NatsTransport final : public Transport {
   natsConnection* const nc_;
   const ConnStateRef state_;
   const bool no_responders_;
+  const std::shared_ptr<detail::InboxMux> inboxes_;  // null unless shared_reply_inbox
+  std::mutex inbox_sub_mu_;
+  std::unique_ptr<TransportSubscription> inbox_sub_;  // guarded by inbox_sub_mu_
 };
 
 // ---- connect ------------------------------------------------------------------------
@@ -459,7 +499,8 @@ Result<std::shared_ptr<Transport>> connect_nats(const NatsOptions& options) {
     return Status::transport(fmt::format("nats connect {}: {}", join(options.servers), nats_error_text(s)));
   }
   (void)events.release();  // a connection exists: its closed callback frees the reference
-  return std::shared_ptr<Transport>(std::make_shared<NatsTransport>(nc, std::move(state), options.no_responders));
+  return std::shared_ptr<Transport>(std::make_shared<NatsTransport>(nc, std::move(state), options.no_responders,
+                                                                   options.shared_reply_inbox));
 }
 
 std::vector<std::string> split_server_list(std::string_view list) {

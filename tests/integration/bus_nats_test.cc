@@ -18,21 +18,23 @@ namespace {
 using ::testing::HasSubstr;
 using test::payload_json;
 
-std::shared_ptr<Transport> connect(const std::string& url) {
+std::shared_ptr<Transport> connect(const std::string& url, bool shared_reply_inbox = false) {
   NatsOptions o;
   o.servers = {url};
+  o.shared_reply_inbox = shared_reply_inbox;
   o.reconnect_wait = std::chrono::milliseconds(50);
   auto t = connect_nats(o);
   EXPECT_TRUE(t.ok()) << t.status().to_string();
   return t.value();
 }
 
-class BusNatsTest : public ::testing::Test {
+// Every test runs with per-call reply inboxes (the default) and with the shared one.
+class BusNatsTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.start());
-    server_transport_ = connect(server_.url());
-    client_transport_ = connect(server_.url());
+    server_transport_ = connect(server_.url(), GetParam());
+    client_transport_ = connect(server_.url(), GetParam());
     srv_ = test::open_bus(server_transport_, test::bus_options("server-agent"));
     cli_ = test::open_bus(client_transport_, test::bus_options("client-agent"));
   }
@@ -45,7 +47,7 @@ Handler echo() {
   return sync_invoke([](Call& c) -> Result<Envelope> { return result_payload(c.request().payload); });
 }
 
-TEST_F(BusNatsTest, InvokeAndStreamRoundTrip) {
+TEST_P(BusNatsTest, InvokeAndStreamRoundTrip) {
   auto a = srv_->handle_invoke("echo", echo());
   auto b = srv_->handle_stream("count", sync_stream([](Call&, StreamWriter& w) -> Status {
                                  for (int i = 0; i < 100; ++i) OAIO_RETURN_IF_ERROR(w.delta(std::to_string(i)));
@@ -63,13 +65,15 @@ TEST_F(BusNatsTest, InvokeAndStreamRoundTrip) {
     auto f = s.value()->next();
     ASSERT_TRUE(f.ok()) << f.status().to_string();
     if (!f.value()) break;
-    if (!f.value()->is_final) EXPECT_EQ(f.value()->payload, std::to_string(n));
+    if (!f.value()->is_final) {
+      EXPECT_EQ(f.value()->payload, std::to_string(n));
+    }
     ++n;
   }
   EXPECT_EQ(n, 101);
 }
 
-TEST_F(BusNatsTest, NoHandlerFailsWellUnderASecond) {
+TEST_P(BusNatsTest, NoHandlerFailsWellUnderASecond) {
   auto start = std::chrono::steady_clock::now();
   auto r = cli_->invoke_payload("nobody", "{}");
   ASSERT_FALSE(r.ok());
@@ -77,7 +81,7 @@ TEST_F(BusNatsTest, NoHandlerFailsWellUnderASecond) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
-TEST_F(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
+TEST_P(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
   std::atomic<bool> release{false};
   auto slow = srv_->handle_invoke("slow", sync_invoke([&](Call&) -> Result<Envelope> {
                                     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -126,7 +130,7 @@ TEST_F(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
   EXPECT_TRUE(ok);
 }
 
-TEST_F(BusNatsTest, GarbageAndWronglyTypedFramesAreDroppedAndCounted) {
+TEST_P(BusNatsTest, GarbageAndWronglyTypedFramesAreDroppedAndCounted) {
   auto sub = srv_->handle_invoke("echo", echo());
   ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
   const std::string subject = invoke_subject("acp.v1", "", "echo");
@@ -163,7 +167,7 @@ TEST(BusNatsMaxPayloadTest, PayloadAboveTheServersMaxPayloadGetsAClearError) {
   ASSERT_TRUE(fits.ok()) << fits.status().to_string();
 }
 
-TEST_F(BusNatsTest, HeartbeatsDetectAKilledServerWithinThreeIntervals) {
+TEST_P(BusNatsTest, HeartbeatsDetectAKilledServerWithinThreeIntervals) {
   // The stream's server runs behind its own connection; killing nats-server silences it.
   auto sub = srv_->handle_stream("slow", sync_stream([](Call& c, StreamWriter& w) -> Status {
                                    (void)w.delta("1");
@@ -185,6 +189,61 @@ TEST_F(BusNatsTest, HeartbeatsDetectAKilledServerWithinThreeIntervals) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
   srv_->drain(std::chrono::milliseconds(1)).ok();
 }
+
+// [E2] with the caller's inbox: the server gets the cancel, the caller's stream ends.
+// With a shared wildcard inbox subscription the cancel ("<inbox>.cancel") must still
+// never come back to the caller as a frame.
+TEST_P(BusNatsTest, CancelReachesTheHandlerAndNeverTheCaller) {
+  std::atomic<bool> handler_saw_cancel{false};
+  auto sub = srv_->handle_stream("slow", sync_stream([&](Call& c, StreamWriter& w) -> Status {
+                                   (void)w.delta("1");
+                                   for (int i = 0; i < 1000 && !c.cancelled(); ++i) {
+                                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                   }
+                                   handler_saw_cancel = c.cancelled();
+                                   return Status();
+                                 }));
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  const auto dropped_before = cli_->stats().frames_dropped;
+  CallOptions opts;
+  opts.cancel_on_abandon = true;
+  auto s = cli_->stream_invoke("slow", Envelope{}, opts);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto first = s.value()->next();
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  s.value()->cancel("test is done");
+  EXPECT_TRUE(test::wait_until([&] { return handler_saw_cancel.load(); }, std::chrono::seconds(3)));
+  auto after = s.value()->next();
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.status().code(), ErrorCode::kInvalidRequest);
+  EXPECT_EQ(cli_->stats().frames_dropped, dropped_before) << "the caller received something it did not expect";
+}
+
+// Many calls at once on one connection: each reply reaches its own caller.
+TEST_P(BusNatsTest, ConcurrentCallsEachGetTheirOwnReply) {
+  auto sub = srv_->handle_invoke("echo", echo());
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  std::atomic<int> right{0}, wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string payload = "\"" + std::to_string(t) + "/" + std::to_string(i) + "\"";
+        auto r = cli_->invoke_payload("echo", payload);
+        (r.ok() && r.value().payload == payload ? right : wrong)++;
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(right.load(), 1600);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ReplyInboxes, BusNatsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SharedInbox" : "InboxPerCall";
+                         });
 
 }  // namespace
 }  // namespace oaio

@@ -203,6 +203,27 @@ TEST_F(CppClientPythonServerTest, ConcurrentInvokesGetTheirOwnReplies) {
   }
 }
 
+// NatsOptions::shared_reply_inbox: inboxes are "_INBOX.<id>.<n>" behind one wildcard
+// subscription. The Python server answers to reply_to whatever its shape.
+TEST_F(CppClientPythonServerTest, SharedReplyInboxWorksWithThePythonServer) {
+  auto py = serve_py("py-server");
+  ASSERT_NE(py, nullptr);
+  auto bus = open_bus(bus_options("cpp-client"), /*shared_reply_inbox=*/true);
+  ASSERT_NE(bus, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    auto reply = bus->invoke("py.echo", make_envelope(event_type::kMessageReceived, json{{"i", i}}.dump()));
+    ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+    EXPECT_EQ(payload_json(*reply)["echo"]["i"], i);
+  }
+  json script = {{"deltas", {{{"delta", "a"}}, {{"delta", "b"}}}}, {"final", {{"result", "ab"}}}};
+  Envelope req = context_request(script.dump());
+  StreamResult r = collect_stream(*bus, "py.stream", req);
+  ASSERT_TRUE(r.started) << r.start_status.to_string();
+  EXPECT_TRUE(r.end.ok()) << r.end.to_string();
+  EXPECT_EQ(event_types(r.frames), (std::vector<std::string>{"agent.response.delta", "agent.response.delta",
+                                                             "agent.response.final"}));
+}
+
 // ---- errors ----------------------------------------------------------------------------
 
 TEST_F(CppClientPythonServerTest, PythonErrorsDecodeAsTypedStatus) {

@@ -195,9 +195,10 @@ BusOptions PythonInteropTest::bus_options(const std::string& agent_id, const std
   return options;
 }
 
-std::unique_ptr<Bus> PythonInteropTest::open_bus(BusOptions options) {
+std::unique_ptr<Bus> PythonInteropTest::open_bus(BusOptions options, bool shared_reply_inbox) {
   NatsOptions nats_options;
   nats_options.servers = {nats_.url()};
+  nats_options.shared_reply_inbox = shared_reply_inbox;
   nats_options.name = options.agent_id;
   auto transport = connect_nats(nats_options);
   if (!transport.ok()) {

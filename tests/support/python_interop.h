@@ -86,7 +86,7 @@ class PythonInteropTest : public ::testing::Test {
   void SetUp() override;
 
   // A bus on its own NATS connection. nullptr after an ADD_FAILURE.
-  std::unique_ptr<Bus> open_bus(BusOptions options);
+  std::unique_ptr<Bus> open_bus(BusOptions options, bool shared_reply_inbox = false);
   // BusOptions with `agent_id` (and `tenant`) and the default timeout kCallTimeout.
   static BusOptions bus_options(const std::string& agent_id, const std::string& tenant = "");
 

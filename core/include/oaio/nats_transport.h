@@ -5,6 +5,16 @@
 // a millisecond to every request/reply hop on loopback. This transport sends each
 // publish at once (natsOptions_SetSendAsap) unless `send_asap` is false.
 //
+// Reply inboxes: by default every Invoke and StreamInvoke subscribes its own exact
+// inbox and unsubscribes it afterwards, as WIRE.md §4 and [E2] require. With
+// `shared_reply_inbox`, all of a connection's inboxes are "_INBOX.<id>.<n>" behind one
+// wildcard subscription "_INBOX.<id>.*" (as nats.c and nats.go do for their own
+// requests): a call then costs one PUB instead of SUB + PUB + UNSUB, and a cluster
+// does not propagate two interest changes per call. It departs from the spec's letter
+// (an exact-subject inbox subscription) but keeps its intent: a stream's cancel goes to
+// "<inbox>.cancel", one token deeper than `*` matches, so the caller still never
+// receives its own cancel. Peers need nothing: they reply to whatever reply_to says.
+//
 // Thread-safety: the returned transport is fully thread-safe.
 #pragma once
 
@@ -42,6 +52,7 @@ struct NatsOptions {
   bool retry_on_failed_connect = false;  // keep trying in the background if the first connect fails
   bool send_asap = true;                 // see the latency note above
   bool no_responders = true;             // ask the server for 503 "no responders" ([E1])
+  bool shared_reply_inbox = false;       // one wildcard subscription for all reply inboxes (above)
 };
 
 // Connects. Fails with TRANSPORT_FAILURE naming the servers and nats.c's reason, or
