@@ -1,6 +1,10 @@
 // Bus::open and the blocking conveniences over the async API.
 #include "oaio/bus.h"
 
+#include <atomic>
+
+#include "spin_wait.h"
+
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -24,16 +28,24 @@ Result<Envelope> Bus::invoke(std::string_view target, Envelope request, CallOpti
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;
-    std::optional<Result<Envelope>> result;
+    std::optional<Result<Envelope>> result;  // guarded by mu
+    std::atomic<bool> ready{false};          // set after result, for polling
   };
   auto slot = std::make_shared<Slot>();
   invoke_async(target, std::move(request), options, [slot](Result<Envelope> r) {
     {
       std::lock_guard lock(slot->mu);
       slot->result.emplace(std::move(r));
+      slot->ready.store(true, std::memory_order_release);
     }
     slot->cv.notify_one();
   });
+  // An in-process reply usually arrives within the poll: no sleep and no wake-up (see
+  // spin_wait.h). A reply over the network takes tens of microseconds at best, so
+  // polling for it would only burn CPU that the transport's threads need.
+  if (transport().capabilities().in_process) {
+    detail::spin_until([&] { return slot->ready.load(std::memory_order_acquire); }, this->options().idle_spin);
+  }
   std::unique_lock lock(slot->mu);
   slot->cv.wait(lock, [&] { return slot->result.has_value(); });
   return std::move(*slot->result);

@@ -52,7 +52,8 @@ BusCore::BusCore(std::shared_ptr<Transport> transport, BusOptions options)
       options_(std::move(options)),
       logger_(options_.logger ? options_.logger : make_stderr_logger()),
       view_(std::make_unique<BusForwarder>(this)),
-      executor_(std::make_unique<Executor>(options_.worker_threads ? options_.worker_threads : default_workers())),
+      executor_(std::make_unique<Executor>(options_.worker_threads ? options_.worker_threads : default_workers(),
+                                           options_.idle_spin)),
       timers_(std::make_unique<TimerService>()) {}
 
 BusCore::~BusCore() { shutdown(); }

@@ -2,10 +2,13 @@
 
 #include <atomic>
 
+#include "spin_wait.h"
+
 namespace oaio::detail {
 
-Executor::Executor(std::size_t threads) {
+Executor::Executor(std::size_t threads, std::chrono::microseconds idle_spin) {
   if (threads == 0) threads = 1;
+  state_->idle_spin = idle_spin;
   workers_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([state = state_] { run(state); });
 }
@@ -16,6 +19,7 @@ void Executor::shutdown() {
   {
     std::lock_guard lock(state_->mu);
     state_->stopping = true;
+    state_->stop_flag = true;
   }
   state_->cv.notify_all();
   std::vector<std::thread> workers;
@@ -33,24 +37,42 @@ void Executor::shutdown() {
 }
 
 bool Executor::post(std::function<void()> task) {
+  bool wake;
   {
     std::lock_guard lock(state_->mu);
     if (state_->stopping) return false;
     state_->queue.push_back(std::move(task));
+    state_->queued.store(state_->queue.size(), std::memory_order_release);
+    wake = state_->queue.size() > state_->spinning;
   }
-  state_->cv.notify_one();
+  if (wake) state_->cv.notify_one();
   return true;
 }
 
 void Executor::run(const std::shared_ptr<State>& state) {
+  constexpr std::size_t kMaxSpinners = 1;
   while (true) {
     std::function<void()> task;
     {
       std::unique_lock lock(state->mu);
+      if (state->queue.empty() && !state->stopping && state->idle_spin.count() > 0 &&
+          state->spinning < kMaxSpinners) {
+        ++state->spinning;
+        lock.unlock();
+        spin_until(
+            [&] {
+              return state->queued.load(std::memory_order_acquire) > 0 ||
+                     state->stop_flag.load(std::memory_order_acquire);
+            },
+            state->idle_spin);
+        lock.lock();
+        --state->spinning;
+      }
       state->cv.wait(lock, [&] { return state->stopping || !state->queue.empty(); });
       if (state->queue.empty()) return;  // stopping and drained
       task = std::move(state->queue.front());
       state->queue.pop_front();
+      state->queued.store(state->queue.size(), std::memory_order_release);
     }
     task();
   }

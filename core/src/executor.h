@@ -8,6 +8,8 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -21,7 +23,9 @@ namespace oaio::detail {
 
 class Executor {
  public:
-  explicit Executor(std::size_t threads);
+  // `idle_spin`: how long a worker that ran out of tasks polls for the next one before
+  // it sleeps (at most one worker spins at a time); see spin_wait.h. 0 = never.
+  explicit Executor(std::size_t threads, std::chrono::microseconds idle_spin = std::chrono::microseconds(0));
   ~Executor();  // shutdown()
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -40,6 +44,13 @@ class Executor {
     std::condition_variable cv;
     std::deque<std::function<void()>> queue;  // guarded by mu
     bool stopping = false;                    // guarded by mu
+    // A post finding a spinning worker needs no wake-up (the spinner takes the task)
+    // unless more tasks wait than there are spinners.
+    std::size_t spinning = 0;                 // guarded by mu
+    // Lock-free views for spinners: queue.size() and stopping.
+    std::atomic<std::size_t> queued{0};
+    std::atomic<bool> stop_flag{false};
+    std::chrono::microseconds idle_spin{0};   // immutable after construction
   };
   static void run(const std::shared_ptr<State>& state);
 

@@ -93,7 +93,7 @@ class InmemTransport final : public Transport, public std::enable_shared_from_th
     return closed_.load() ? Status::transport("in-process transport is closed") : Status();
   }
 
-  TransportCapabilities capabilities() const override { return {true, options_.max_payload}; }
+  TransportCapabilities capabilities() const override { return {true, options_.max_payload, /*in_process=*/true}; }
   bool connected() const override { return !closed_.load(std::memory_order_acquire); }
 
   int add_connection_listener(ConnectionListener listener) override {

@@ -108,6 +108,41 @@ TEST(ExecutorTest, NeverCreatesMoreThreadsThanConfigured) {
   EXPECT_TRUE(wait_until([&] { return thread_count() == before; })) << "shutdown joins every worker";
 }
 
+// With idle_spin a worker that ran out of work polls instead of sleeping, and a post
+// that finds it skips the wake-up. Posts beyond the spinners must still wake sleeping
+// workers: these rounds need all four workers at once (each task waits for the other
+// three), so a task stuck behind the spinner would hang the round.
+TEST(ExecutorTest, SpinningWorkerNeverHidesTasksFromSleepingOnes) {
+  Executor ex(4, std::chrono::microseconds(2000));
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> started{0}, finished{0};
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(ex.post([&] {
+        ++started;
+        wait_until([&] { return started.load() == 4; }, 5s);
+        ++finished;
+      }));
+    }
+    ASSERT_TRUE(wait_until([&] { return finished.load() == 4; }, 10s)) << "round " << round;
+    EXPECT_EQ(started.load(), 4);
+    // Let the workers go idle (one spins, the others sleep) before the next round;
+    // vary the pause around the spin budget.
+    std::this_thread::sleep_for(std::chrono::microseconds(500 * (round % 7)));
+  }
+}
+
+TEST(ExecutorTest, SpinningWorkerRunsEveryTaskAndShutsDown) {
+  Executor ex(2, std::chrono::microseconds(500));
+  std::atomic<int> done{0};
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(ex.post([&] { ++done; }));
+    if (i % 100 == 0) std::this_thread::sleep_for(std::chrono::microseconds(i % 700));
+  }
+  EXPECT_TRUE(wait_until([&] { return done.load() == 2000; }));
+  ex.shutdown();  // a spinning worker sees the stop at once
+  EXPECT_FALSE(ex.post([] {}));
+}
+
 TEST(ExecutorTest, ZeroThreadsMeansOne) {
   const std::size_t before = settled_thread_count();
   Executor ex(0);

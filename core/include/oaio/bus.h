@@ -33,7 +33,7 @@ struct BusOptions {
   std::string tenant;                      // configured tenant T; empty = none
   std::string agent_id = "oaio";           // written as `from` on what this bus sends
   std::chrono::milliseconds default_timeout{30000};  // for calls that give 0
-  std::size_t worker_threads = 0;          // executor size; 0 = max(2, hardware threads)
+  std::size_t worker_threads = 0;          // executor size; 0 = max(4, 2 x hardware threads)
   std::size_t max_concurrency = 64;        // in-flight calls per target (handler option overrides)
   std::size_t max_queue = 4096;            // waiting calls per target before BACKPRESSURE_DROP
   bool propagate_context = true;           // nested calls inherit session/conversation/trace
@@ -41,6 +41,12 @@ struct BusOptions {
   std::size_t max_pending = 256;           // client reorder buffer (<= 0 selects the default)
   std::size_t max_gap = 1024;
   std::shared_ptr<Logger> logger;          // null = warnings and errors to stderr
+  // How long an executor worker that ran out of work, and a caller blocked in invoke()
+  // on an in-process transport, poll before they sleep. A hand-off to a polling thread takes well under a
+  // microsecond; waking a sleeping one takes 5-200 us (most on virtual machines). The
+  // price is up to this much CPU per idle transition (one worker polls at a time).
+  // 0 turns polling off.
+  std::chrono::microseconds idle_spin{50};
 };
 
 // Options of one client call. Defaults follow the Go SDK.

@@ -38,6 +38,9 @@ using MessageHandler = std::function<void(const TransportMessage&)>;
 struct TransportCapabilities {
   bool no_responders = false;     // the server reports "no responders" (503) to the reply inbox
   std::size_t max_payload = 0;    // largest message body the server accepts; 0 = unlimited
+  // Replies can arrive within microseconds (in-process): a blocked caller polls briefly
+  // before sleeping (BusOptions::idle_spin). Over a network it just sleeps.
+  bool in_process = false;
 };
 
 enum class ConnectionEvent { kDisconnected, kReconnected, kClosed };
