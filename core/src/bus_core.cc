@@ -7,6 +7,7 @@
 #include "call_impl.h"
 #include "oaio/subject.h"
 #include "reply_builder.h"
+#include "scratch_buffer.h"
 #include "stream_writer_impl.h"
 
 namespace oaio::detail {
@@ -60,6 +61,14 @@ BusCore::~BusCore() { shutdown(); }
 
 void BusCore::init() {
   std::weak_ptr<BusCore> weak = weak_from_this();
+  scheduler_ = std::make_shared<const CallImpl::Scheduler>([weak](std::chrono::milliseconds delay,
+                                                                    std::function<void()> fn) {
+    auto core = weak.lock();
+    if (!core) return;
+    core->timers_->schedule_after(delay, [weak, fn = std::move(fn)]() mutable {
+      if (auto c = weak.lock()) c->executor_->post(std::move(fn));
+    });
+  });
   connection_listener_ = transport_->add_connection_listener([weak](ConnectionEvent event) {
     auto core = weak.lock();
     if (!core) return;
@@ -84,8 +93,7 @@ void BusCore::shutdown() {
     std::lock_guard lock(served_mu_);
     for (auto& w : registrations_)
       if (auto s = w.lock()) registrations.push_back(std::move(s));
-    for (auto& [_, w] : serving_)
-      if (auto c = w.lock()) serving.push_back(std::move(c));
+    serving = serving_.live();
   }
   for (auto& s : registrations) s->stop();
   // Timers first: heartbeats and retries stop at once, as they would in a dead process.
@@ -126,11 +134,14 @@ Result<std::string> BusCore::prepare_outbound(std::string_view target, Envelope&
   return invoke_subject(options_.prefix, request.tenant_id, target);
 }
 
-std::uint64_t BusCore::register_call(std::weak_ptr<ClientCall> call) {
+ClientCallContext BusCore::call_context() {
+  return ClientCallContext{transport_.get(), timers_.get(), this, next_call_id_.fetch_add(1, std::memory_order_relaxed),
+                           shared_from_this()};
+}
+
+void BusCore::register_call(std::uint64_t id, std::weak_ptr<ClientCall> call) {
   std::lock_guard lock(calls_mu_);
-  auto id = next_call_id_++;
   calls_.emplace(id, std::move(call));
-  return id;
 }
 
 void BusCore::unregister_call(std::uint64_t id) {
@@ -156,19 +167,13 @@ void BusCore::invoke_async(std::string_view target, Envelope request, CallOption
   if (!subject.ok()) return done(subject.status());
   std::string inbox = transport_->new_inbox();
   request.reply_to = inbox;
-  auto bytes = encode_envelope(request);
-  if (!bytes.ok()) return done(bytes.status().with_prefix("cannot encode request"));
+  ScratchBuffer bytes;
+  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) {
+    return done(s.with_prefix("cannot encode request"));
+  }
 
-  // The id is needed by on_finish before the call exists: reserve it first.
-  auto id_holder = std::make_shared<std::uint64_t>(0);
-  std::weak_ptr<BusCore> weak = weak_from_this();
-  ClientCallContext ctx{transport_.get(), timers_.get(),
-                        [weak, id_holder] {
-                          if (auto core = weak.lock()) core->unregister_call(*id_holder);
-                        },
-                        shared_from_this()};
-  auto pending = std::make_shared<PendingInvoke>(std::move(ctx), std::string(target), std::move(done));
-  *id_holder = register_call(pending);
+  auto pending = std::make_shared<PendingInvoke>(call_context(), std::string(target), std::move(done));
+  register_call(pending->id(), pending);
   // The inbox callback owns the call until it completes (completion unsubscribes).
   auto inbox_sub = transport_->subscribe(inbox, {}, [pending](const TransportMessage& m) { pending->on_message(m); });
   if (!inbox_sub.ok()) return pending->fail(inbox_sub.status());
@@ -176,7 +181,7 @@ void BusCore::invoke_async(std::string_view target, Envelope request, CallOption
   // [E1]: the NATS reply subject lets the server answer 503 when nobody serves the target.
   bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
   Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
-                                    bytes.value());
+                                    bytes.text());
   if (!sent.ok()) pending->fail(sent);
 }
 
@@ -201,9 +206,9 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   auto hb = options.heartbeat.count();
   bool heartbeat_on = hb >= 250 && hb <= 60000;
   if (heartbeat_on) request.metadata[std::string(meta_key::kHeartbeatMs)] = std::to_string(hb);
-  auto bytes = encode_envelope(request);
-  if (!bytes.ok()) {
-    on_end(bytes.status().with_prefix("cannot encode request"));
+  ScratchBuffer bytes;
+  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) {
+    on_end(s.with_prefix("cannot encode request"));
     return noop;
   }
 
@@ -216,16 +221,9 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   CancelInfo cancel{options.cancel_on_abandon, inbox, request.event_id, options_.agent_id, std::string(target),
                     request.tenant_id};
 
-  auto id_holder = std::make_shared<std::uint64_t>(0);
-  std::weak_ptr<BusCore> weak = weak_from_this();
-  ClientCallContext ctx{transport_.get(), timers_.get(),
-                        [weak, id_holder] {
-                          if (auto core = weak.lock()) core->unregister_call(*id_holder);
-                        },
-                        shared_from_this()};
-  auto call = std::make_shared<StreamCall>(std::move(ctx), std::string(target), limits, std::move(cancel),
+  auto call = std::make_shared<StreamCall>(call_context(), std::string(target), limits, std::move(cancel),
                                            std::move(on_frame), std::move(on_end));
-  *id_holder = register_call(call);
+  register_call(call->id(), call);
   std::weak_ptr<StreamCall> weak_call = call;
   CancelFn cancel_fn = [weak_call](std::string_view reason) {
     if (auto c = weak_call.lock()) c->cancel(reason);
@@ -238,7 +236,7 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   call->start(std::move(inbox_sub).value());
   bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
   Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
-                                    bytes.value());
+                                    bytes.text());
   if (!sent.ok()) call->fail(sent);
   return cancel_fn;
 }
@@ -301,10 +299,10 @@ Status BusCore::publish(Envelope event) {
   const std::string& tenant = event.tenant_id.empty() ? options_.tenant : event.tenant_id;
   if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
   if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
-  auto bytes = encode_envelope(event);
-  if (!bytes.ok()) return bytes.status();
+  ScratchBuffer bytes;
+  OAIO_RETURN_IF_ERROR(encode_envelope(event, bytes.get()));
   OAIO_RETURN_IF_ERROR(
-      transport_->publish(event_subject(options_.prefix, tenant, event.event_type), event.reply_to, bytes.value()));
+      transport_->publish(event_subject(options_.prefix, tenant, event.event_type), event.reply_to, bytes.text()));
   events_published_.fetch_add(1, std::memory_order_relaxed);
   return Status();
 }
@@ -445,16 +443,7 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
       served->is_stream &&
       (!served->serve_invoke || metadata_bool(request.metadata, meta_key::kStream).value_or(false));
   auto call = std::make_shared<CallImpl>(std::move(request), served->target, streaming, view_.get());
-  {
-    std::weak_ptr<BusCore> weak = weak_from_this();
-    call->set_scheduler([weak](std::chrono::milliseconds delay, std::function<void()> fn) {
-      auto core = weak.lock();
-      if (!core) return;
-      core->timers_->schedule_after(delay, [weak, fn = std::move(fn)]() mutable {
-        if (auto c = weak.lock()) c->executor_->post(std::move(fn));
-      });
-    });
-  }
+  call->set_scheduler(scheduler_);
   if (served->is_stream) {
     const Envelope& req = call->request();
     std::weak_ptr<BusCore> weak = weak_from_this();
@@ -507,45 +496,47 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
   dispatch(served, std::move(call));
 }
 
-void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call) {
-  std::uint64_t serving_id;
+void BusCore::finish_serving(std::size_t slot) {
   {
     std::lock_guard lock(served_mu_);
-    serving_id = next_serving_id_++;
-    serving_.emplace(serving_id, call);
+    serving_.remove(slot);
+  }
+  serving_cv_.notify_all();
+}
+
+void BusCore::complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope> result) {
+  if (!call->mark_completed()) {
+    log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
+    return;
+  }
+  if (call->writer_impl()) {
+    call->writer_impl()->finish(result.ok() ? Status() : result.status());
+  } else {
+    complete_invoke(call, std::move(result));
+  }
+  call->run_cleanups();
+  finish_serving(slot);
+  call->release_slot();
+}
+
+void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call) {
+  std::size_t slot;
+  {
+    std::lock_guard lock(served_mu_);
+    slot = serving_.add(call);
   }
   auto core = shared_from_this();
-  auto finish_serving = [core, serving_id] {
-    {
-      std::lock_guard lock(core->served_mu_);
-      core->serving_.erase(serving_id);
-    }
-    core->serving_cv_.notify_all();
-  };
-  LaneTask task = [core, served, call, finish_serving](std::function<void()> release) {
-    auto completed = std::make_shared<std::atomic<bool>>(false);
-    Done done = [core, call, release, finish_serving, completed](Result<Envelope> result) {
-      if (completed->exchange(true)) {
-        core->log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
-        return;
-      }
-      if (call->writer_impl()) {
-        call->writer_impl()->finish(result.ok() ? Status() : result.status());
-      } else {
-        core->complete_invoke(call, std::move(result));
-      }
-      call->run_cleanups();
-      finish_serving();
-      release();
-    };
-    if (core->shut_down_) return done(Status::unavailable("bus closed before the handler started"));
+  LaneTask task = [core, served, call, slot](std::function<void()> release) {
+    call->set_release(std::move(release));
+    if (core->shut_down_) return core->complete_served(call, slot, Status::unavailable("bus closed before the handler started"));
+    Done done = [core, call, slot](Result<Envelope> result) { core->complete_served(call, slot, std::move(result)); };
     CallScope scope(core->options_.propagate_context ? call.get() : nullptr);
     try {
-      served->handler(call, done);
+      served->handler(call, std::move(done));
     } catch (const std::exception& e) {
-      done(panic(e.what()));
+      core->complete_served(call, slot, panic(e.what()));
     } catch (...) {
-      done(panic("unknown exception"));
+      core->complete_served(call, slot, panic("unknown exception"));
     }
   };
   if (served->run_inline) {
@@ -557,7 +548,7 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
     reply_error(call->request(),
                 Status::backpressure("target \"" + served->target + "\" is overloaded: its queue is full"), false);
     call->run_cleanups();
-    finish_serving();
+    finish_serving(slot);
   }
 }
 
@@ -608,9 +599,9 @@ void BusCore::reply_error(const Envelope& request, const Status& error, bool /*i
 
 Status BusCore::publish_reply(const std::string& reply_to, const Envelope& frame) {
   if (shut_down_) return Status::transport("bus closed");
-  auto bytes = encode_envelope(frame);
-  if (!bytes.ok()) return bytes.status();
-  Status s = transport_->publish(reply_to, {}, bytes.value());
+  ScratchBuffer bytes;
+  OAIO_RETURN_IF_ERROR(encode_envelope(frame, bytes.get()));
+  Status s = transport_->publish(reply_to, {}, bytes.text());
   if (s.ok()) replies_sent_.fetch_add(1, std::memory_order_relaxed);
   return s;
 }
@@ -649,9 +640,7 @@ Status BusCore::drain(std::chrono::milliseconds deadline) {
   std::unique_lock lock(served_mu_);
   bool idle = serving_cv_.wait_for(lock, deadline, [&] { return serving_.empty(); });
   if (idle) return Status();
-  std::vector<std::shared_ptr<CallImpl>> remaining;
-  for (auto& [_, w] : serving_)
-    if (auto c = w.lock()) remaining.push_back(std::move(c));
+  std::vector<std::shared_ptr<CallImpl>> remaining = serving_.live();
   lock.unlock();
   for (auto& c : remaining) c->cancel();
   return Status::timeout(std::to_string(remaining.size()) + " call(s) still running at the drain deadline; cancelled");

@@ -17,6 +17,7 @@
 #include "executor.h"
 #include "oaio/bus.h"
 #include "timer.h"
+#include "weak_slots.h"
 
 namespace oaio::detail {
 
@@ -56,7 +57,7 @@ class BusForwarder final : public Bus {
   std::shared_ptr<BusCore> owner_;  // null for the core's own view
 };
 
-class BusCore final : public std::enable_shared_from_this<BusCore> {
+class BusCore final : public std::enable_shared_from_this<BusCore>, private CallRegistry {
  public:
   BusCore(std::shared_ptr<Transport> transport, BusOptions options);
   ~BusCore();
@@ -92,12 +93,19 @@ class BusCore final : public std::enable_shared_from_this<BusCore> {
   std::chrono::milliseconds effective_timeout(std::chrono::milliseconds t) const;
   // Fills the outbound request and checks names. Returns the subject to publish to.
   Result<std::string> prepare_outbound(std::string_view target, Envelope& request, const CallOptions& options);
-  std::uint64_t register_call(std::weak_ptr<ClientCall> call);
-  void unregister_call(std::uint64_t id);
+  // A context for a new client call, under a fresh id; register_call() once it exists.
+  ClientCallContext call_context();
+  void register_call(std::uint64_t id, std::weak_ptr<ClientCall> call);
+  void unregister_call(std::uint64_t id) override;
   void fail_all_calls(const Status& status);
 
   void on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg);
   void dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call);
+  // A handler's completion (its Done, or the exception it threw): the reply or the
+  // stream's end, cleanups, serving_ and the lane slot. Once per call.
+  void complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope> result);
+  // The call in serving_ slot `slot` is complete: drain may be waiting for it.
+  void finish_serving(std::size_t slot);
   void complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result);
   void reply_error(const Envelope& request, const Status& error, bool is_stream);
   Status publish_reply(const std::string& reply_to, const Envelope& frame);
@@ -113,17 +121,18 @@ class BusCore final : public std::enable_shared_from_this<BusCore> {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<TimerService> timers_;
   int connection_listener_ = -1;
+  // Call::post_after of every inbound call; set by init().
+  std::shared_ptr<const std::function<void(std::chrono::milliseconds, std::function<void()>)>> scheduler_;
 
   std::mutex middleware_mu_;
   std::vector<Middleware> middleware_;  // guarded by middleware_mu_
 
   std::mutex calls_mu_;
-  std::uint64_t next_call_id_ = 1;                                           // guarded by calls_mu_
+  std::atomic<std::uint64_t> next_call_id_{1};
   std::unordered_map<std::uint64_t, std::weak_ptr<ClientCall>> calls_;       // guarded by calls_mu_
 
   std::mutex served_mu_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<CallImpl>> serving_;  // in-flight inbound calls; guarded
-  std::uint64_t next_serving_id_ = 1;                                   // guarded by served_mu_
+  WeakSlots<CallImpl> serving_;                                         // in-flight inbound calls; guarded
   std::vector<std::weak_ptr<Served>> registrations_;                    // guarded by served_mu_
   std::condition_variable serving_cv_;
 

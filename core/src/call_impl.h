@@ -5,6 +5,7 @@
 // running before the handler (single-threaded by construction of the chain).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,10 +45,21 @@ class CallImpl final : public Call {
   }
 
   void post_after(std::chrono::milliseconds delay, std::function<void()> fn) override {
-    if (scheduler_) scheduler_(delay, std::move(fn));
+    if (scheduler_) (*scheduler_)(delay, std::move(fn));
   }
   using Scheduler = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
-  void set_scheduler(Scheduler scheduler) { scheduler_ = std::move(scheduler); }
+  // One scheduler is shared by all the calls of a bus (no per-call closure).
+  void set_scheduler(std::shared_ptr<const Scheduler> scheduler) { scheduler_ = std::move(scheduler); }
+
+  // The lane slot the call holds while it runs: set before the handler starts, given
+  // back once by the completion.
+  void set_release(std::function<void()> release) { release_ = std::move(release); }
+  void release_slot() {
+    if (auto release = std::move(release_)) release();
+  }
+
+  // True the first time only: a handler's Done may be called once.
+  bool mark_completed() { return !completed_.exchange(true, std::memory_order_acq_rel); }
 
   // Fires the cancellation callbacks once.
   void cancel() {
@@ -84,7 +96,9 @@ class CallImpl final : public Call {
   const bool is_stream_;
   Bus* bus_;  // the core's internal view; lives as long as the core, which this call keeps alive
   std::shared_ptr<StreamWriterImpl> writer_;
-  Scheduler scheduler_;
+  std::shared_ptr<const Scheduler> scheduler_;
+  std::function<void()> release_;  // written before the handler starts; used once at completion
+  std::atomic<bool> completed_{false};
   mutable std::mutex mu_;
   bool cancelled_ = false;                                // guarded by mu_
   std::vector<std::function<void()>> cancel_callbacks_;   // guarded by mu_

@@ -32,9 +32,9 @@ void PendingInvoke::start(std::chrono::milliseconds timeout, std::unique_ptr<Tra
   inbox_ = std::move(inbox);
   if (timeout.count() >= 0) {
     std::weak_ptr<PendingInvoke> weak = weak_from_this();
-    timer_ = ctx_.timers->schedule_after(timeout, [weak, timeout, target = target_] {
+    timer_ = ctx_.timers->schedule_after(timeout, [weak, timeout] {
       if (auto self = weak.lock()) {
-        self->complete(Status::timeout("invoke of \"" + target + "\" timed out after " + ms_text(timeout)));
+        self->complete(Status::timeout("invoke of \"" + self->target_ + "\" timed out after " + ms_text(timeout)));
       }
     });
   }
@@ -67,7 +67,7 @@ void PendingInvoke::complete(Result<Envelope> result) {
   }
   if (timer) ctx_.timers->cancel(*timer);
   if (inbox) inbox->unsubscribe();
-  if (ctx_.on_finish) ctx_.on_finish();
+  if (ctx_.registry) ctx_.registry->unregister_call(ctx_.id);
   callback(std::move(result));
 }
 
@@ -270,7 +270,7 @@ void StreamCall::call_end() {
     status = end_status_;
     on_frame_ = nullptr;
   }
-  if (ctx_.on_finish) ctx_.on_finish();
+  if (ctx_.registry) ctx_.registry->unregister_call(ctx_.id);
   if (on_end) on_end(status);
 }
 

@@ -29,12 +29,23 @@ class ClientCall {
   virtual void fail(const Status& status) = 0;
 };
 
+// Where calls in flight are registered (so a lost connection or a shutdown can fail
+// them); the bus core.
+class CallRegistry {
+ public:
+  virtual void unregister_call(std::uint64_t id) = 0;
+
+ protected:
+  ~CallRegistry() = default;
+};
+
 // What a client call needs from the bus core.
 struct ClientCallContext {
   Transport* transport = nullptr;
   TimerService* timers = nullptr;
-  std::function<void()> on_finish;  // deregisters the call from the core
-  std::shared_ptr<void> owner;      // keeps the core (and so transport and timers) alive
+  CallRegistry* registry = nullptr;  // told when the call finishes, under `id`
+  std::uint64_t id = 0;
+  std::shared_ptr<void> owner;       // keeps the core (transport, timers, registry) alive
 };
 
 class PendingInvoke final : public ClientCall, public std::enable_shared_from_this<PendingInvoke> {
@@ -45,6 +56,7 @@ class PendingInvoke final : public ClientCall, public std::enable_shared_from_th
   void start(std::chrono::milliseconds timeout, std::unique_ptr<TransportSubscription> inbox);
   void on_message(const TransportMessage& msg);
   void fail(const Status& status) override { complete(status); }
+  std::uint64_t id() const { return ctx_.id; }
 
  private:
   void complete(Result<Envelope> result);
@@ -81,6 +93,7 @@ class StreamCall final : public ClientCall, public std::enable_shared_from_this<
   // Abandons the stream (API cancel): INVALID_REQUEST "stream cancelled" to on_end.
   void cancel(std::string_view reason);
   void fail(const Status& status) override { finish(status, false, {}); }
+  std::uint64_t id() const { return ctx_.id; }
 
  private:
   void deliver();
