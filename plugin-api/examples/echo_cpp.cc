@@ -186,9 +186,8 @@ class EchoBridge : public Bridge {
   Status drain(std::uint32_t deadline_ms) override {
     std::unique_lock<std::mutex> lock(mu_);
     draining_ = true;
-    bool idle = cv_.wait_for(lock, std::chrono::milliseconds(deadline_ms), [this] { return pending_.empty(); });
-    if (idle) return Status();
-    return Status(OAIO_ERR_AGENT_TIMEOUT, "echo_cpp: " + std::to_string(pending_.size()) + " calls still pending");
+    return wait_until_idle(lock, cv_, deadline_ms, [this] { return pending_.empty(); },
+                           [this] { return "echo_cpp: " + std::to_string(pending_.size()) + " calls still pending"; });
   }
 
   // Joins the worker, then fails the calls still pending.

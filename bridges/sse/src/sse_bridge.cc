@@ -86,9 +86,8 @@ class SseBridge : public Bridge {
   Status drain(std::uint32_t deadline_ms) override {
     std::unique_lock<std::mutex> lock(mu_);
     draining_ = true;
-    bool idle = cv_.wait_for(lock, std::chrono::milliseconds(deadline_ms), [this] { return open_.empty(); });
-    if (idle) return Status();
-    return Status(OAIO_ERR_AGENT_TIMEOUT, "sse: " + std::to_string(open_.size()) + " streams still open");
+    return wait_until_idle(lock, cv_, deadline_ms, [this] { return open_.empty(); },
+                           [this] { return "sse: " + std::to_string(open_.size()) + " streams still open"; });
   }
 
   void stop() override {

@@ -37,6 +37,8 @@
 #define OAIO_PLUGIN_HPP_
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -677,6 +679,18 @@ class Bridge {
   virtual Status call(Call call) = 0;
   // The caller went away. Idempotent; may race with the bridge ending the call itself.
   virtual void cancel(Call call) { (void)call; }
+
+ protected:
+  // For drain(): waits on `cv`, with `lock` held, until `idle()` is true or
+  // `deadline_ms` has passed. Returns OK when idle, else AGENT_TIMEOUT whose detail is
+  // `still_open()` (e.g. "sse: 3 streams still open"). Whoever makes idle() true must
+  // notify `cv`.
+  template <class Idle, class StillOpen>
+  static Status wait_until_idle(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                                uint32_t deadline_ms, Idle idle, StillOpen still_open) {
+    if (cv.wait_for(lock, std::chrono::milliseconds(deadline_ms), idle)) return Status();
+    return Status(OAIO_ERR_AGENT_TIMEOUT, still_open());
+  }
 
  private:
   Host& host_;
