@@ -27,6 +27,9 @@ void add_nats_flags(CLI::App* cmd, ConnectionOptions& c) {
   cmd->add_option("--nats-ca", c.nats.tls.ca_file, "CA bundle to verify the NATS server (TLS)");
   cmd->add_option("--nats-cert", c.nats.tls.cert_file, "client certificate for NATS mutual TLS");
   cmd->add_option("--nats-key", c.nats.tls.key_file, "client key for NATS mutual TLS");
+  cmd->add_flag("--nats-shared-inbox", c.nats.shared_reply_inbox,
+                "one wildcard subscription for all reply inboxes: a call costs one PUB instead of "
+                "SUB + PUB + UNSUB (see NatsOptions::shared_reply_inbox)");
   cmd->add_option("--tenant-default", c.default_tenant, "the bus tenant of this process");
 }
 

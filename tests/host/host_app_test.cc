@@ -356,6 +356,16 @@ TEST(HostCliTest, VerbsAgainstARunningHost) {
   EXPECT_EQ(nlohmann::json::parse(stream.lines.front())["event_type"], "agent.response.started");
   EXPECT_EQ(nlohmann::json::parse(stream.lines.back())["is_final"], true);
 
+  // The same through one wildcard reply subscription.
+  auto shared = run_cli({"call", "echo", R"({"text":"shared"})", "--nats", url, "--nats-shared-inbox"});
+  EXPECT_TRUE(shared.exit.success()) << shared.err;
+  ASSERT_EQ(shared.lines.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(shared.lines[0])["echo"]["text"], "shared");
+  auto shared_stream = run_cli({"stream", "echo-cpp", R"({"text":"ab"})", "--nats", url, "--nats-shared-inbox"});
+  EXPECT_TRUE(shared_stream.exit.success()) << shared_stream.err;
+  ASSERT_GE(shared_stream.lines.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(shared_stream.lines.back())["is_final"], true);
+
   auto fail = run_cli({"call", "echo", R"({"fail":{"code":"INVALID_REQUEST","message":"no"}})", "--nats", url});
   EXPECT_EQ(fail.exit.code, 1);
   EXPECT_THAT(fail.err, HasSubstr("error: INVALID_REQUEST: no"));
