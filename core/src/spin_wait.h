@@ -23,22 +23,24 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Returns true as soon as ready() does; false once `budget` has passed. Every few polls
-// it yields the CPU, so a thread that has real work on this core (on a machine with
-// fewer cores than busy threads) is not kept waiting by the spinning.
+// Returns true as soon as ready() does; false once `budget` has passed. It polls with
+// the CPU's pause hint for the first few hundred nanoseconds, then yields the CPU
+// between polls: on a machine with more busy threads than cores, the thread that
+// would make ready() true may be waiting for this very core.
 template <class Ready>
 bool spin_until(Ready&& ready, std::chrono::nanoseconds budget) {
   if (budget.count() <= 0) return ready();
-  const auto deadline = std::chrono::steady_clock::now() + budget;
-  for (unsigned i = 1;; ++i) {
+  constexpr unsigned kPauses = 16;
+  for (unsigned i = 0; i < kPauses; ++i) {
     if (ready()) return true;
-    if (i % 64 == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) return ready();
-      std::this_thread::yield();
-    } else {
-      cpu_relax();
-    }
+    cpu_relax();
   }
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+    std::this_thread::yield();
+  }
+  return true;
 }
 
 }  // namespace oaio::detail
