@@ -28,18 +28,17 @@ void TimerService::shutdown() {
 }
 
 TimerService::TimerId TimerService::schedule(Clock::time_point when, std::function<void()> fn) {
-  TimerId id;
-  bool earliest;
-  {
-    std::lock_guard lock(state_->mu);
-    if (state_->stopping) return 0;
-    id = state_->next_id++;
-    state_->timers.emplace(std::make_pair(when, id), std::move(fn));
-    state_->deadlines.emplace(id, when);
-    earliest = when < state_->wakes_at;
-    if (earliest) state_->wakes_at = when;
+  std::lock_guard lock(state_->mu);
+  if (state_->stopping) return 0;
+  const TimerId id = state_->next_id++;
+  state_->timers.emplace(std::make_pair(when, id), std::move(fn));
+  state_->deadlines.emplace(id, when);
+  if (when < state_->wakes_at) {
+    state_->wakes_at = when;
+    // Under the lock: once it is released, the timer may fire, and its callback may
+    // destroy this service (and the state, were it the last reference).
+    state_->cv.notify_one();
   }
-  if (earliest) state_->cv.notify_one();
   return id;
 }
 
