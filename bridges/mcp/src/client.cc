@@ -130,20 +130,25 @@ std::variant<int64_t, CallError> Client::request(const std::string& method, Json
                                                  std::chrono::milliseconds timeout, ProgressFn on_progress,
                                                  DoneFn on_done, bool progress_token) {
   int64_t id;
+  bool wake_timer = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!open_ || (!initialized_ && method != "initialize"))
       return CallError{OAIO_ERR_AGENT_UNAVAILABLE,
                        closed_reason_.empty() ? "MCP server is not connected" : closed_reason_, 1};
     id = next_id_++;
-    pending_[id] = Pending{std::chrono::steady_clock::now() + timeout, method, std::move(on_progress),
-                           std::move(on_done)};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    pending_[id] = Pending{deadline, method, std::move(on_progress), std::move(on_done)};
+    if (deadline < timer_wake_) {
+      timer_wake_ = deadline;  // no second wake-up for a request due later than this one
+      wake_timer = true;
+    }
   }
   if (progress_token) {
     if (!params.contains("_meta") || !params["_meta"].is_object()) params["_meta"] = Json::object();
     params["_meta"]["progressToken"] = id;
   }
-  cv_.notify_all();
+  if (wake_timer) cv_.notify_all();
   if (auto e = transport_->send(make_request(id, method, params), id, method)) {
     std::lock_guard<std::mutex> lock(mu_);
     pending_.erase(id);
@@ -318,7 +323,9 @@ void Client::timer_loop() {
       lock.lock();
       continue;
     }
+    timer_wake_ = next;
     cv_.wait_until(lock, next);
+    timer_wake_ = std::chrono::steady_clock::time_point::max();  // awake: rescans before sleeping
   }
 }
 

@@ -115,8 +115,12 @@ class Client {
   const Handlers handlers_;
   const std::vector<std::string> secrets_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;          // wakes the timer thread
   std::map<int64_t, Pending> pending_;  // guarded by mu_
+  // guarded by mu_: when the sleeping timer thread wakes next. A request due later
+  // leaves it asleep (a wake-up per call would be a futex wake and a context switch
+  // on the caller's path); max() = not sleeping yet, it rescans before it does.
+  std::chrono::steady_clock::time_point timer_wake_ = std::chrono::steady_clock::time_point::max();
   int64_t next_id_ = 1;                 // guarded by mu_
   bool open_ = false;                   // guarded by mu_: transport open, not closed/lost
   bool initialized_ = false;            // guarded by mu_

@@ -88,7 +88,7 @@ class McpBridge : public Bridge {
   Status drain(uint32_t deadline_ms) override {
     std::unique_lock<std::mutex> lock(mu_);
     draining_ = true;
-    if (cv_.wait_for(lock, std::chrono::milliseconds(deadline_ms), [this] { return inflight_.empty(); }))
+    if (drained_cv_.wait_for(lock, std::chrono::milliseconds(deadline_ms), [this] { return inflight_.empty(); }))
       return Status();
     return Status(OAIO_ERR_AGENT_TIMEOUT, std::to_string(inflight_.size()) + " MCP calls still running");
   }
@@ -117,6 +117,7 @@ class McpBridge : public Bridge {
       left.swap(inflight_);
       stopped_ = true;
     }
+    drained_cv_.notify_all();
     for (auto& [raw, f] : left) f.call.fail(OAIO_ERR_AGENT_UNAVAILABLE, "the MCP bridge stopped");
   }
 
@@ -206,15 +207,16 @@ class McpBridge : public Bridge {
   void cancel(Call call) override {
     std::weak_ptr<Client> weak;
     int64_t id = 0;
+    bool drained = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = inflight_.find(call.raw());
       if (it == inflight_.end()) return;
       weak = it->second.client;
       id = it->second.request_id;
-      inflight_.erase(it);
+      drained = erase_inflight(it);
     }
-    cv_.notify_all();
+    if (drained) drained_cv_.notify_all();
     if (id != 0)
       if (auto c = weak.lock()) c->cancel(id, "cancelled by the caller");
     call.fail(OAIO_ERR_CANCELLED, "the call was cancelled");
@@ -228,32 +230,42 @@ class McpBridge : public Bridge {
     uint64_t serial = 0;     // unique per call, see call()
   };
 
+  // Erases a call from inflight_ (mu_ held); true when a drain() waits for the last one.
+  // Only then is drained_cv_ notified: a notify per call would wake a waiter on every
+  // call, a context switch on the reply's path.
+  bool erase_inflight(std::map<oaio_call*, Inflight>::iterator it) {
+    inflight_.erase(it);
+    return draining_ && inflight_.empty();
+  }
+
   // Removes a call from inflight_; true if this caller now owns ending it. `serial`
   // tells the call from a later one the host gave the same address.
   bool take(oaio_call* raw, uint64_t serial) {
     bool found = false;
+    bool drained = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = inflight_.find(raw);
       if (it != inflight_.end() && it->second.serial == serial) {
-        inflight_.erase(it);
+        drained = erase_inflight(it);
         found = true;
       }
     }
-    if (found) cv_.notify_all();
+    if (drained) drained_cv_.notify_all();
     return found;
   }
 
   void finish(oaio_call* raw, uint64_t serial, Client::Outcome outcome) {
     Call call;
+    bool drained = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = inflight_.find(raw);
       if (it == inflight_.end() || it->second.serial != serial) return;
       call = it->second.call;
-      inflight_.erase(it);
+      drained = erase_inflight(it);
     }
-    cv_.notify_all();
+    if (drained) drained_cv_.notify_all();
     if (!outcome.result) {
       call.fail(outcome.error.code, redact(outcome.error.message, secrets_), outcome.error.retryable);
     } else if (is_tool_error(*outcome.result)) {
@@ -425,7 +437,8 @@ class McpBridge : public Bridge {
   BridgeConfig config_;
   std::vector<std::string> secrets_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;          // wakes the supervisor (stopping_, need_*, retired_)
+  std::condition_variable drained_cv_;  // wakes drain(): inflight_ became empty
   std::shared_ptr<Client> client_;                         // guarded by mu_; null during an outage
   std::vector<std::shared_ptr<Client>> retired_;           // guarded by mu_; destroyed by the supervisor
   std::map<std::string, std::shared_ptr<const Tool>> tools_;  // guarded by mu_; by MCP tool name

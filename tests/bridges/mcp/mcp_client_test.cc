@@ -283,6 +283,31 @@ TEST(McpClient, CancellationReachesTheServer) {
   EXPECT_TRUE(eventually([&] { return dir.has("cancelled"); }, 5s)) << "server never saw notifications/cancelled";
 }
 
+// The timer thread is woken only for a deadline earlier than its next wake-up: a short
+// call after a long one must still time out on time, and the long one must not.
+TEST(McpClient, AShortDeadlineAfterALongOneStillTimesOutOnTime) {
+  ASSERT_TRUE(test::have_python_mcp());
+  test::TempDir dir;
+  Session s;
+  ASSERT_TRUE(s.open(python_stdio(dir.path())));
+  auto long_done = std::make_shared<std::promise<Client::Outcome>>();
+  Client::CallRequest r;
+  r.tool = "slow";
+  r.arguments = {{"seconds", 30}};
+  r.timeout = 60s;
+  r.on_done = [long_done](Client::Outcome o) { long_done->set_value(std::move(o)); };
+  auto sent = s.client->call_tool(std::move(r));
+  ASSERT_TRUE(std::holds_alternative<int64_t>(sent));
+  auto t0 = std::chrono::steady_clock::now();
+  Client::Outcome quick = call(*s.client, "slow", {{"seconds", 30}}, 300ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(quick.result.has_value());
+  EXPECT_EQ(quick.error.code, OAIO_ERR_AGENT_TIMEOUT) << quick.error.message;
+  EXPECT_LT(took, 3s);
+  EXPECT_EQ(long_done->get_future().wait_for(0s), std::future_status::timeout) << "the long call ended early";
+  s.client->cancel(std::get<int64_t>(sent), "test over");
+}
+
 TEST(McpClient, StdioServerExitFailsInFlightCallsAtOnce) {
   ASSERT_TRUE(test::have_python_mcp());
   test::TempDir dir;
