@@ -1,6 +1,7 @@
 // bus_bench: the runtime core against raw nats.c doing the same work, in one run, on
 // one nats-server started on a free loopback port (256-byte payloads):
-//   - Invoke latency p50/p99 vs nats.c request/reply
+//   - Invoke latency p50/p99 vs nats.c request/reply (handler on the executor, inline,
+//     and with the shared reply inbox; all four paths interleaved in blocks of 50 calls)
 //   - Invoke throughput with 32 concurrent callers vs nats.c requests from 32 threads
 //   - StreamInvoke deltas/s vs raw nats.c messages/s to one subscriber
 //   - Publish -> Subscribe msg/s vs raw nats.c publish -> subscribe
@@ -9,6 +10,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <functional>
 #include <cstring>
 #include <thread>
 
@@ -59,29 +61,6 @@ std::unique_ptr<Bus> open_nats_bus(const std::string& url, const std::string& id
 void raw_echo(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
   natsConnection_Publish(nc, natsMsg_GetReply(msg), natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
   natsMsg_Destroy(msg);
-}
-
-double raw_request_latency(const std::string& url, Latencies& lat) {
-  natsConnection* srv = raw_connect(url);
-  natsConnection* cli = raw_connect(url);
-  natsSubscription* sub = nullptr;
-  natsConnection_Subscribe(&sub, srv, "bench.raw.echo", raw_echo, nullptr);
-  natsConnection_Flush(srv);
-  for (int i = 0; i < g_iterations + 1000; ++i) {
-    auto t0 = Clock::now();
-    natsMsg* reply = nullptr;
-    if (natsConnection_Request(&reply, cli, "bench.raw.echo", kPayload.data(), static_cast<int>(kPayload.size()), 5000) !=
-        NATS_OK) {
-      std::fprintf(stderr, "raw request failed\n");
-      std::exit(1);
-    }
-    if (i >= 1000) lat.add(Clock::now() - t0);  // the first 1000 warm up
-    natsMsg_Destroy(reply);
-  }
-  natsSubscription_Destroy(sub);
-  natsConnection_Destroy(cli);
-  natsConnection_Destroy(srv);
-  return lat.percentile(50);
 }
 
 double raw_request_throughput(const std::string& url, int callers) {
@@ -146,18 +125,58 @@ Handler echo() {
   return sync_invoke([](Call& c) -> Result<Envelope> { return result_payload(c.request().payload); });
 }
 
-double bus_invoke_latency(Bus& server, Bus& client, Latencies& lat, const HandlerOptions& ho, const char* target) {
-  auto sub = server.handle_invoke(target, echo(), ho);
-  (void)server.transport().flush(std::chrono::seconds(5));  // the subscription reaches the server first
-  for (int i = 0; i < g_iterations + 1000; ++i) {
-    auto t0 = Clock::now();
+// Sequential Invoke latency on several paths, interleaved: each round makes kBlock
+// calls on every path in turn, so load from other processes (which comes and goes
+// within a run) hits every path alike. The first round warms up and is not counted.
+struct LatencyPath {
+  std::string name;
+  std::function<void()> call;  // one request/reply; exits the process on failure
+  Latencies lat;
+};
+
+void measure_interleaved(std::vector<LatencyPath>& paths) {
+  constexpr int kBlock = 50;
+  const int rounds = g_iterations / kBlock + 1;
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& p : paths) {
+      for (int i = 0; i < kBlock; ++i) {
+        auto t0 = Clock::now();
+        p.call();
+        if (round > 0) p.lat.add(Clock::now() - t0);
+      }
+    }
+  }
+}
+
+std::function<void()> raw_request(natsConnection* cli, const char* subject) {
+  return [cli, subject] {
+    natsMsg* reply = nullptr;
+    if (natsConnection_Request(&reply, cli, subject, kPayload.data(), static_cast<int>(kPayload.size()), 5000) !=
+        NATS_OK) {
+      std::fprintf(stderr, "raw request failed\n");
+      std::exit(1);
+    }
+    natsMsg_Destroy(reply);
+  };
+}
+
+std::function<void()> bus_invoke(Bus& client, std::string target) {
+  return [&client, target] {
     auto r = client.invoke_payload(target, kPayload);
     if (!r.ok()) {
       std::fprintf(stderr, "invoke failed: %s\n", r.status().to_string().c_str());
       std::exit(1);
     }
-    if (i >= 1000) lat.add(Clock::now() - t0);
-  }
+  };
+}
+
+double bus_invoke_latency(Bus& server, Bus& client, Latencies& lat, const HandlerOptions& ho, const char* target) {
+  auto sub = server.handle_invoke(target, echo(), ho);
+  (void)server.transport().flush(std::chrono::seconds(5));  // the subscription reaches the server first
+  std::vector<LatencyPath> paths;
+  paths.push_back({target, bus_invoke(client, target), {}});
+  measure_interleaved(paths);
+  lat = std::move(paths[0].lat);
   return lat.percentile(50);
 }
 
@@ -248,20 +267,36 @@ int main(int argc, char** argv) {
   std::printf("bus_bench: nats-server %s, 256-byte payloads, %d invokes, %.0f s throughput runs, %d messages\n",
               url.c_str(), g_iterations, g_seconds, g_messages);
 
-  Latencies raw_lat, bus_lat, bus_inline_lat;
-  double raw_p50 = raw_request_latency(url, raw_lat);
   auto srv = open_nats_bus(url, "bench-server");
   auto cli = open_nats_bus(url, "bench-client");
-  double bus_p50 = bus_invoke_latency(*srv, *cli, bus_lat, {}, "bench.echo");
+  auto shared_cli = open_nats_bus(url, "bench-client-shared", /*shared_reply_inbox=*/true);
   HandlerOptions inline_opts;
   inline_opts.run_inline = true;
-  double bus_inline_p50 = bus_invoke_latency(*srv, *cli, bus_inline_lat, inline_opts, "bench.echo.inline");
+  natsConnection* raw_srv = raw_connect(url);
+  natsConnection* raw_cli = raw_connect(url);
+  natsSubscription* raw_sub = nullptr;
+  natsConnection_Subscribe(&raw_sub, raw_srv, "bench.raw.echo", raw_echo, nullptr);
+  natsConnection_Flush(raw_srv);
+  auto exec_sub = srv->handle_invoke("bench.echo", echo());
+  auto inline_sub = srv->handle_invoke("bench.echo.inline", echo(), inline_opts);
+  (void)srv->transport().flush(std::chrono::seconds(5));
+  std::vector<LatencyPath> paths;
+  paths.push_back({"raw", raw_request(raw_cli, "bench.raw.echo"), {}});
+  paths.push_back({"executor", bus_invoke(*cli, "bench.echo"), {}});
+  paths.push_back({"inline", bus_invoke(*cli, "bench.echo.inline"), {}});
+  paths.push_back({"shared", bus_invoke(*shared_cli, "bench.echo"), {}});
+  measure_interleaved(paths);
+  natsSubscription_Destroy(raw_sub);
+  natsConnection_Destroy(raw_cli);
+  natsConnection_Destroy(raw_srv);
+  Latencies& raw_lat = paths[0].lat;
+  Latencies& bus_lat = paths[1].lat;
+  Latencies& bus_inline_lat = paths[2].lat;
+  const double raw_p50 = raw_lat.percentile(50), bus_p50 = bus_lat.percentile(50),
+               bus_inline_p50 = bus_inline_lat.percentile(50), shared_p50 = paths[3].lat.percentile(50);
   double raw_tput = raw_request_throughput(url, 32);
   double bus_tput = bus_invoke_throughput(*srv, *cli, 32);
   // The same with NatsOptions::shared_reply_inbox on the client (one PUB per call).
-  Latencies shared_lat;
-  auto shared_cli = open_nats_bus(url, "bench-client-shared", true);
-  double shared_p50 = bus_invoke_latency(*srv, *shared_cli, shared_lat, {}, "bench.echo.shared");
   double shared_tput = bus_invoke_throughput(*srv, *shared_cli, 32);
   shared_cli.reset();
   double raw_rate = raw_pubsub_rate(url);
