@@ -158,6 +158,7 @@ Status BridgeHost::create(const std::string& config_json) {
     Status st = status_from_plugin_error(s, &err);
     return threw.empty() ? st.with_prefix("create") : Status::unavailable("create: " + threw);
   }
+  instance_ready_.store(true, std::memory_order_release);
   created_ = true;
   return Status();
 }
@@ -226,14 +227,10 @@ void BridgeHost::stop() {
   }
   // Calls the plugin never completed get an error rather than a caller timeout. Taking
   // them from the table keeps completion exactly-once if the plugin completes late.
-  std::set<oaio_call*> remaining;
-  {
-    std::lock_guard lock(mu_);
-    remaining.swap(open_calls_);
-  }
-  for (oaio_call* h : remaining) {
-    if (auto pc = call_table().take(h)) {
-      pc->done(Status::unavailable("bridge \"" + options_.bridge_name + "\" stopped"));
+  for (oaio_call* h : call_table().live_handles(this)) {
+    if (CallRef pc = call_table().take(h)) {
+      Status stopped = Status::unavailable("bridge \"" + options_.bridge_name + "\" stopped");
+      retire_call(*pc, &stopped)(std::move(stopped));
     }
   }
   if (options_.catalog) options_.catalog->remove_bridge(options_.bridge_name);
@@ -253,85 +250,104 @@ void BridgeHost::destroy() {
   instance_ = nullptr;
 }
 
-std::size_t BridgeHost::open_calls() const {
-  std::lock_guard lock(mu_);
-  return open_calls_.size();
-}
+std::size_t BridgeHost::open_calls() const { return open_calls_.load(std::memory_order_acquire); }
 
 // ---- inbound calls --------------------------------------------------------------
 
 Handler BridgeHost::make_handler(const std::string& target, void* user_data, bool streaming_target) {
-  auto metrics = std::make_shared<TargetMetrics>();
+  TargetMetrics metrics;
   if (MetricsRegistry* m = options_.metrics) {
     const std::string& bridge = options_.bridge_name;
-    metrics->ok = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "ok"}});
-    metrics->failed = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "error"}});
-    metrics->duration = m->series("oaio_bridge_call_duration_seconds", {{"bridge", bridge}, {"target", target}});
+    metrics.ok = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "ok"}});
+    metrics.failed = m->series("oaio_bridge_calls_total", {{"bridge", bridge}, {"target", target}, {"outcome", "error"}});
+    metrics.duration = m->series("oaio_bridge_call_duration_seconds", {{"bridge", bridge}, {"target", target}});
   }
-  return [this, user_data, streaming_target, metrics = std::shared_ptr<const TargetMetrics>(std::move(metrics))](
-             const std::shared_ptr<Call>& call, Done done) {
+  return [this, user_data, streaming_target, metrics](const std::shared_ptr<Call>& call, Done done) {
     run_call(call, std::move(done), user_data, streaming_target, metrics);
   };
 }
 
+// The per-call path. Everything about the call lives in its call-table slot (pooled),
+// so handing a call to the plugin allocates nothing here: no closure around the bus
+// Done (retire_call does that work), no per-bridge set (the open count is a counter),
+// and a cancel hook that captures only the handle (small enough for std::function's
+// inline storage).
 void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target,
-                          const std::shared_ptr<const TargetMetrics>& metrics) {
-  if (!accepting_) {
+                          const TargetMetrics& metrics) {
+  if (!accepting_ || !instance_ready_.load(std::memory_order_acquire)) {
     done(Status::unavailable("bridge \"" + options_.bridge_name + "\" is not accepting calls"));
     return;
   }
-  auto pc = std::make_shared<PluginCall>();
-  pc->call = call;
-  pc->bridge = this;
-  pc->target_user_data = user_data;
-  pc->streaming_target = streaming_target;
-  oaio_call* handle_value = call_table().add(pc);
-  // The bus Done also retires the call from this bridge's open set and records it.
-  auto started = std::chrono::steady_clock::now();
-  pc->done = [this, handle_value, started, metrics, done = std::move(done)](Result<Envelope> r) {
-    call_finished(handle_value);
-    metrics->duration.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (r.ok()) {
-      metrics->ok.record(1);
-    } else {
-      metrics->failed.record(1);
-      if (MetricsRegistry* m = options_.metrics)
-        m->record("oaio_bridge_call_errors_total", 1, {{"bridge", options_.bridge_name}, {"code", std::string(r.status().code_name())}});
-    }
-    done(std::move(r));
-  };
-  {
-    std::lock_guard lock(mu_);
-    open_calls_.insert(handle_value);
+  // Counted before the handle goes live, so a completion can never run the count below zero.
+  open_calls_.fetch_add(1, std::memory_order_relaxed);
+  oaio_call* handle_value = nullptr;
+  CallRef pc = call_table().add(
+      [&](PluginCall& p) {
+        p.call = call;
+        p.done = std::move(done);
+        p.bridge = this;
+        p.target_user_data = user_data;
+        p.streaming_target = streaming_target;
+        p.metrics = metrics;
+        p.started = std::chrono::steady_clock::now();
+      },
+      &handle_value);
+  if (!pc) {
+    open_calls_.fetch_sub(1, std::memory_order_acq_rel);
+    done(Status::unavailable("bridge \"" + options_.bridge_name + "\": too many calls in flight"));
+    return;
   }
-  std::weak_ptr<PluginCall> weak = pc;
-  call->on_cancel([this, weak, handle_value] {
-    auto p = weak.lock();
-    if (!p || p->cancelled.exchange(true)) return;
-    if (!plugin_->api.cancel) return;
-    std::string threw;
-    guarded(
-        [&] {
-          plugin_->api.cancel(instance_, handle_value);
-          return OAIO_OK;
-        },
-        &threw);
-    if (!threw.empty()) log(OAIO_LOG_ERROR, "cancel: " + threw);
-  });
+  if (plugin_->api.cancel) {
+    call->on_cancel([handle_value] {
+      if (CallRef p = call_table().get(handle_value)) p->bridge->cancel_inbound(*p, handle_value);
+    });
+  }
   oaio_error err = empty_error();
   std::string threw;
   oaio_status s = guarded([&] { return plugin_->api.call(instance_, handle_value, &err); }, &threw);
   if (s != OAIO_OK) {
     // Refused at once: the plugin completes nothing for this call.
-    if (auto p = call_table().take(handle_value)) {
-      p->done(threw.empty() ? status_from_plugin_error(s, &err) : Status::unavailable(threw));
+    if (CallRef p = call_table().take(handle_value)) {
+      Status refused = threw.empty() ? status_from_plugin_error(s, &err) : Status::unavailable(threw);
+      retire_call(*p, &refused)(std::move(refused));
     }
   }
 }
 
-void BridgeHost::call_finished(oaio_call* handle) {
-  std::lock_guard lock(mu_);
-  open_calls_.erase(handle);
+void BridgeHost::cancel_inbound(PluginCall& call, oaio_call* handle) {
+  if (call.cancelled.exchange(true)) return;
+  std::string threw;
+  guarded(
+      [&] {
+        plugin_->api.cancel(instance_, handle);
+        return OAIO_OK;
+      },
+      &threw);
+  if (!threw.empty()) log(OAIO_LOG_ERROR, "cancel: " + threw);
+}
+
+Done BridgeHost::retire_call(PluginCall& call, const Status* error) {
+  const TargetMetrics& m = call.metrics;
+  m.duration.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - call.started).count());
+  if (!error) {
+    m.ok.record(1);
+  } else {
+    m.failed.record(1);
+    if (MetricsRegistry* registry = options_.metrics)
+      registry->record("oaio_bridge_call_errors_total", 1,
+                       {{"bridge", options_.bridge_name}, {"code", std::string(error->code_name())}});
+  }
+  // Retired before the bus hears of it: whoever waits for the drain sees the count
+  // reach zero no later than the caller sees the reply. Under mu_ although the count
+  // is atomic: this is the call's last touch of `this`, and the lock orders it before
+  // a stop()/destruction that follows (e.g. a plugin that reports FAILED and then
+  // completes, so the supervisor destroys the bridge at once; TSan saw that race in
+  // HostAppTest.PluginReportingFailureIsRestarted without it).
+  {
+    std::lock_guard lock(mu_);
+    open_calls_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+  return std::move(call.done);
 }
 
 oaio_status BridgeHost::register_target(const oaio_target_desc& desc) {
@@ -462,7 +478,7 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
   req.payload = std::string(payload);
   CallOptions co;
   apply_opts(opts, req, co);
-  std::shared_ptr<PluginCall> parent;
+  CallRef parent;  // pinned while the call is made: co.parent points into it
   if (opts && OAIO_HAS_FIELD(opts, oaio_call_opts, parent) && opts->parent) {
     parent = call_table().get(opts->parent);
     if (parent) co.parent = parent->call.get();
@@ -485,12 +501,12 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
   // outlives the bridge and no cycle keeps it alive.
   std::weak_ptr<Outgoing> weak_out = out;
   auto deliver_error = [fn, user_data, weak_out, sync, finish](const Status& s) {
-    auto out = weak_out.lock();
-    if (!out) return;
+    auto call = weak_out.lock();
+    if (!call) return;
     {
-      std::lock_guard lock(out->mu);
-      if (out->ended) return;
-      out->ended = true;
+      std::lock_guard lock(call->mu);
+      if (call->ended) return;
+      call->ended = true;
       if (sync->first) {
         sync->second = s;
         finish();
@@ -505,10 +521,10 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
     finish();
   };
   auto deliver_frame = [fn, user_data, weak_out, finish](const Envelope& env) -> bool {
-    auto out = weak_out.lock();
-    if (!out) return false;
-    std::lock_guard lock(out->mu);  // frames of one call are serialised anyway
-    if (out->ended) return false;
+    auto call = weak_out.lock();
+    if (!call) return false;
+    std::lock_guard lock(call->mu);  // frames of one call are serialised anyway
+    if (call->ended) return false;
     auto bytes = encode_envelope(env);
     oaio_frame f{};
     f.struct_size = sizeof f;
@@ -519,7 +535,7 @@ oaio_status BridgeHost::call_out(bool stream, std::string_view target, std::stri
     f.is_final = env.is_final ? 1 : 0;
     bool keep = fn(user_data, &f, nullptr) == 0;
     if (env.is_final || !keep) {
-      out->ended = true;
+      call->ended = true;
       finish();
     }
     return keep;

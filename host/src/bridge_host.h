@@ -16,7 +16,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "catalog.h"
@@ -29,6 +28,7 @@
 namespace oaio::host {
 
 struct PluginCall;
+struct TargetMetrics;
 
 struct BridgeHostOptions {
   std::string bridge_name;
@@ -83,33 +83,41 @@ class BridgeHost {
   // host_api.dead_letter: `envelope_json` to the bus's dead-letter subject.
   oaio_status dead_letter(std::string_view envelope_json, std::string_view last_error);
 
-  // Called by the PluginCall machinery when a call ends (completed, failed, refused).
-  void call_finished(oaio_call* handle);
+  // Retires an inbound call taken from the call table (completed, failed, refused,
+  // stopped): records its outcome (`error` null = OK) and hands back the bus Done,
+  // which the caller must call once with the result. The result is built in that call
+  // expression rather than passed through here: an Envelope move is ~600 instructions.
+  // Called once per call, by its taker; `this` may be gone once the Done runs.
+  [[nodiscard]] Done retire_call(PluginCall& call, const Status* error);
+  // The plugin's cancel hook for a live inbound call (at most once per call).
+  void cancel_inbound(PluginCall& call, oaio_call* handle);
 
  private:
   struct Subscriber;
   struct Outgoing;
-  // A target's per-call metric series, resolved when it is registered (the call path
-  // records through them without building label maps).
-  struct TargetMetrics {
-    MetricSeries ok, failed, duration;
-  };
 
   Handler make_handler(const std::string& target, void* user_data, bool streaming_target);
   void run_call(const std::shared_ptr<Call>& call, Done done, void* user_data, bool streaming_target,
-                const std::shared_ptr<const TargetMetrics>& metrics);
+                const TargetMetrics& metrics);
 
   const BridgeHostOptions options_;
   const std::shared_ptr<LoadedPlugin> plugin_;
-  void* instance_ = nullptr;
+  void* instance_ = nullptr;  // written by create() before instance_ready_ is set
+  // Set (release) once the plugin's create hook returned. Its targets are live on the
+  // bus during create, so a call can arrive first: run_call refuses it until then
+  // rather than hand the plugin an instance it has not returned yet, and the acquire
+  // load orders the plugin's create-time writes before its call and cancel hooks.
+  std::atomic<bool> instance_ready_{false};
   bool created_ = false, stopped_ = false, destroyed_ = false;  // control thread only
   std::atomic<bool> accepting_{true};
+  // Inbound calls handed to the plugin and not yet finished. The calls themselves are
+  // found in the call table (by bridge) when stop() fails the leftovers.
+  std::atomic<std::size_t> open_calls_{0};
 
   mutable std::mutex mu_;
   std::map<std::string, Subscription> targets_;                        // guarded by mu_
   std::map<std::uint64_t, std::shared_ptr<Subscriber>> subscribers_;  // guarded by mu_
   std::map<std::uint64_t, std::shared_ptr<Outgoing>> outgoing_;       // guarded by mu_
-  std::set<oaio_call*> open_calls_;                                    // guarded by mu_ (table handles)
   std::map<std::uint32_t, std::pair<std::string, int32_t>> metrics_;  // guarded by mu_
   std::uint64_t next_id_ = 1;                                          // guarded by mu_
   std::string state_dir_;                                              // guarded by mu_

@@ -5,16 +5,23 @@
 namespace oaio::host {
 namespace {
 
+static_assert(sizeof(void*) >= sizeof(std::uint64_t), "a call handle packs a 64-bit slot id into a pointer");
+
 std::uint64_t id_of(const oaio_call* handle) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(handle)); }
+std::uint32_t generation_of(std::uint64_t word) { return static_cast<std::uint32_t>(word >> 32); }
 
 }  // namespace
 
+// ---- PluginCall -------------------------------------------------------------------
+
 const std::string& PluginCall::metadata_text() {
-  std::call_once(metadata_once_, [this] {
-    const Metadata& m = call->request().metadata;
-    if (m.empty()) return;
+  static const std::string kNone;
+  if (call->request().metadata.empty()) return kNone;  // the common case: no lock
+  if (metadata_ready_.load(std::memory_order_acquire)) return metadata_text_;
+  std::lock_guard lock(metadata_mu_);
+  if (!metadata_ready_.load(std::memory_order_relaxed)) {
     std::string out = "{";
-    for (const auto& [key, raw_value] : m) {
+    for (const auto& [key, raw_value] : call->request().metadata) {
       if (out.size() > 1) out += ',';
       out += json_quote(key);
       out += ':';
@@ -22,44 +29,143 @@ const std::string& PluginCall::metadata_text() {
     }
     out += '}';
     metadata_text_ = std::move(out);
-  });
+    metadata_ready_.store(true, std::memory_order_release);
+  }
   return metadata_text_;
 }
 
-oaio_call* CallTable::add(std::shared_ptr<PluginCall> call) {
-  std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  Shard& s = shard(id);
-  std::lock_guard lock(s.mu);
-  s.calls.emplace(id, std::move(call));
-  return reinterpret_cast<oaio_call*>(static_cast<std::uintptr_t>(id));
+void PluginCall::reset() {
+  call.reset();
+  done = nullptr;
+  bridge = nullptr;
+  target_user_data = nullptr;
+  streaming_target = false;
+  metrics = TargetMetrics{};
+  cancelled.store(false, std::memory_order_relaxed);
+  metadata_text_.clear();
+  metadata_ready_.store(false, std::memory_order_relaxed);
 }
 
-std::shared_ptr<PluginCall> CallTable::get(const oaio_call* handle) const {
-  std::uint64_t id = id_of(handle);
-  Shard& s = shard(id);
-  std::lock_guard lock(s.mu);
-  auto it = s.calls.find(id);
-  return it == s.calls.end() ? nullptr : it->second;
-}
+// ---- CallRef ----------------------------------------------------------------------
 
-std::shared_ptr<PluginCall> CallTable::take(const oaio_call* handle) {
-  std::uint64_t id = id_of(handle);
-  Shard& s = shard(id);
-  std::lock_guard lock(s.mu);
-  auto it = s.calls.find(id);
-  if (it == s.calls.end()) return nullptr;
-  auto call = std::move(it->second);
-  s.calls.erase(it);
-  return call;
-}
-
-std::size_t CallTable::size() const {
-  std::size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.calls.size();
+CallRef& CallRef::operator=(CallRef&& other) noexcept {
+  if (this != &other) {
+    release();
+    table_ = other.table_;
+    index_ = other.index_;
+    other.table_ = nullptr;
   }
-  return n;
+  return *this;
+}
+
+void CallRef::release() {
+  if (table_) table_->unpin(index_);
+  table_ = nullptr;
+}
+
+// ---- CallTable --------------------------------------------------------------------
+
+// Handle = generation << 32 | (index + 1): never NULL, and stale once the slot is reused.
+CallTable::Slot* CallTable::find(const oaio_call* handle, std::uint32_t* index, std::uint32_t* generation) const {
+  std::uint64_t id = id_of(handle);
+  std::uint32_t low = static_cast<std::uint32_t>(id);
+  if (low == 0 || low > size_.load(std::memory_order_acquire)) return nullptr;
+  *index = low - 1;
+  *generation = static_cast<std::uint32_t>(id >> 32);
+  return &slot(*index);
+}
+
+oaio_call* CallTable::publish(std::uint32_t index) {
+  Slot& s = slot(index);
+  std::uint32_t generation = generation_of(s.word.load(std::memory_order_relaxed));
+  // Two pins: the live state's and the one add() returns. Release: the filled call is
+  // visible to whoever pins it through the handle.
+  s.word.store(static_cast<std::uint64_t>(generation) << 32 | kLive | 2, std::memory_order_release);
+  return reinterpret_cast<oaio_call*>(static_cast<std::uintptr_t>(static_cast<std::uint64_t>(generation) << 32 | (index + 1)));
+}
+
+CallRef CallTable::get(const oaio_call* handle) {
+  std::uint32_t index, generation;
+  Slot* s = find(handle, &index, &generation);
+  if (!s) return CallRef();
+  std::uint64_t w = s->word.load(std::memory_order_acquire);
+  do {
+    if (generation_of(w) != generation || !(w & kLive)) return CallRef();
+  } while (!s->word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+  return CallRef(this, index);
+}
+
+CallRef CallTable::take(const oaio_call* handle) {
+  std::uint32_t index, generation;
+  Slot* s = find(handle, &index, &generation);
+  if (!s) return CallRef();
+  std::uint64_t w = s->word.load(std::memory_order_acquire);
+  do {
+    if (generation_of(w) != generation || !(w & kLive)) return CallRef();
+  } while (!s->word.compare_exchange_weak(w, w & ~kLive, std::memory_order_acq_rel, std::memory_order_acquire));
+  return CallRef(this, index);  // inherits the live state's pin
+}
+
+std::vector<oaio_call*> CallTable::live_handles(const BridgeHost* bridge) {
+  std::vector<oaio_call*> out;
+  std::uint32_t n = size_.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::uint64_t w = slot(i).word.load(std::memory_order_acquire);
+    if (!(w & kLive)) continue;
+    auto* handle = reinterpret_cast<oaio_call*>(static_cast<std::uintptr_t>((w & ~0xffffffffull) | (i + 1)));
+    if (CallRef ref = get(handle); ref && ref->bridge == bridge) out.push_back(handle);
+  }
+  return out;
+}
+
+void CallTable::unpin(std::uint32_t index) {
+  Slot& s = slot(index);
+  std::uint64_t before = s.word.fetch_sub(1, std::memory_order_acq_rel);
+  if ((before & kPinMask) != 1) return;
+  // Last pin (so no longer live): blank the call, advance the generation so every
+  // handle to it goes stale, and return the slot to the free list.
+  s.pc.reset();
+  s.word.store(static_cast<std::uint64_t>(generation_of(before) + 1) << 32, std::memory_order_release);
+  push_free(index);
+}
+
+bool CallTable::pop_free(std::uint32_t* index) {
+  std::uint64_t head = free_head_.load(std::memory_order_acquire);
+  while (true) {
+    std::uint32_t top = static_cast<std::uint32_t>(head);
+    if (top == 0) return grow(index);
+    std::uint32_t next = slot(top - 1).next_free.load(std::memory_order_relaxed);
+    std::uint64_t tag = (head >> 32) + 1;
+    if (free_head_.compare_exchange_weak(head, tag << 32 | next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      *index = top - 1;
+      return true;
+    }
+  }
+}
+
+void CallTable::push_free(std::uint32_t index) {
+  Slot& s = slot(index);
+  std::uint64_t head = free_head_.load(std::memory_order_relaxed);
+  while (true) {
+    s.next_free.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+    std::uint64_t tag = (head >> 32) + 1;
+    if (free_head_.compare_exchange_weak(head, tag << 32 | (index + 1), std::memory_order_release,
+                                         std::memory_order_relaxed))
+      return;
+  }
+}
+
+// Adds a chunk; keeps its first slot for the caller and frees the rest.
+bool CallTable::grow(std::uint32_t* index) {
+  std::lock_guard lock(grow_mu_);
+  std::uint32_t n = size_.load(std::memory_order_relaxed);
+  std::uint32_t chunk = n >> kChunkBits;
+  if (chunk >= kMaxChunks) return false;
+  chunks_[chunk].store(new Slot[kChunkSize], std::memory_order_release);
+  size_.store(n + kChunkSize, std::memory_order_release);
+  for (std::uint32_t i = kChunkSize - 1; i > 0; --i) push_free(n + i);
+  *index = n;
+  return true;
 }
 
 CallTable& call_table() {

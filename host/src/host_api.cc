@@ -101,16 +101,22 @@ oaio_status api_complete(oaio_call* call, oaio_str payload) {
       [&] {
         auto pc = call_table().take(call);
         if (!pc) return OAIO_ERR_CLOSED;
-        std::string body(view(payload));
-        if (!body.empty() && !is_valid_json(body)) {
-          pc->done(Status::codec("bridge \"" + pc->bridge->name() + "\" returned a payload that is not valid JSON"));
+        std::string_view body = view(payload);
+        auto invalid_json = [&] {
+          Status bad = Status::codec("bridge \"" + pc->bridge->name() + "\" returned a payload that is not valid JSON");
+          pc->bridge->retire_call(*pc, &bad)(std::move(bad));
           return OAIO_ERR_CODEC;
-        }
+        };
         if (pc->streaming_target) {
-          (void)pc->call->writer().final(body);  // fails harmlessly after a cancel terminal
-          pc->done(Envelope{});
+          // The writer validates the payload before it sends anything, so the JSON is
+          // checked once, not twice; the host's own check runs only when final()
+          // refused (it also fails harmlessly after a cancel terminal).
+          Status sent = pc->call->writer().final(body);
+          if (!sent.ok() && !body.empty() && !is_valid_json(body)) return invalid_json();
+          pc->bridge->retire_call(*pc, nullptr)(Envelope{});
         } else {
-          pc->done(result_payload(std::move(body)));
+          if (!body.empty() && !is_valid_json(body)) return invalid_json();
+          pc->bridge->retire_call(*pc, nullptr)(result_payload(std::string(body)));
         }
         return OAIO_OK;
       },
@@ -122,7 +128,8 @@ oaio_status api_fail(oaio_call* call, const oaio_error* error) {
       [&] {
         auto pc = call_table().take(call);
         if (!pc) return OAIO_ERR_CLOSED;
-        pc->done(status_from_plugin_error(OAIO_OK, error));
+        Status failed = status_from_plugin_error(OAIO_OK, error);
+        pc->bridge->retire_call(*pc, &failed)(std::move(failed));
         return OAIO_OK;
       },
       OAIO_ERR_INTERNAL);
