@@ -108,7 +108,12 @@ class GatewayTest : public ::testing::Test {
   void TearDown() override {
     http_.reset();
     if (gateway_) gateway_->stop();
-    for (auto& done : parked_) done(result_payload(""));
+    std::vector<Done> parked;
+    {
+      std::lock_guard lock(parked_mu_);  // handlers push from bus threads
+      parked.swap(parked_);
+    }
+    for (auto& done : parked) done(result_payload(""));
   }
 
   void serve(const std::string& target, InvokeFn fn) {
