@@ -84,27 +84,23 @@ oaio_call* CallTable::publish(std::uint32_t index) {
   return reinterpret_cast<oaio_call*>(static_cast<std::uintptr_t>(static_cast<std::uint64_t>(generation) << 32 | (index + 1)));
 }
 
-CallRef CallTable::get(const oaio_call* handle) {
+// The one CAS loop behind get() and take(): while the slot is live with the handle's
+// generation, add a pin (get) or end the live state, whose pin the caller inherits (take).
+CallRef CallTable::pin(const oaio_call* handle, bool take_live) {
   std::uint32_t index, generation;
   Slot* s = find(handle, &index, &generation);
   if (!s) return CallRef();
   std::uint64_t w = s->word.load(std::memory_order_acquire);
   do {
     if (generation_of(w) != generation || !(w & kLive)) return CallRef();
-  } while (!s->word.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+  } while (!s->word.compare_exchange_weak(w, take_live ? (w & ~kLive) : (w + 1), std::memory_order_acq_rel,
+                                          std::memory_order_acquire));
   return CallRef(this, index);
 }
 
-CallRef CallTable::take(const oaio_call* handle) {
-  std::uint32_t index, generation;
-  Slot* s = find(handle, &index, &generation);
-  if (!s) return CallRef();
-  std::uint64_t w = s->word.load(std::memory_order_acquire);
-  do {
-    if (generation_of(w) != generation || !(w & kLive)) return CallRef();
-  } while (!s->word.compare_exchange_weak(w, w & ~kLive, std::memory_order_acq_rel, std::memory_order_acquire));
-  return CallRef(this, index);  // inherits the live state's pin
-}
+CallRef CallTable::get(const oaio_call* handle) { return pin(handle, false); }
+
+CallRef CallTable::take(const oaio_call* handle) { return pin(handle, true); }
 
 std::vector<oaio_call*> CallTable::live_handles(const BridgeHost* bridge) {
   std::vector<oaio_call*> out;

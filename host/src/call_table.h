@@ -135,6 +135,7 @@ class CallTable {
     return chunks_[index >> kChunkBits].load(std::memory_order_acquire)[index & (kChunkSize - 1)];
   }
   Slot* find(const oaio_call* handle, std::uint32_t* index, std::uint32_t* generation) const;
+  CallRef pin(const oaio_call* handle, bool take_live);
   oaio_call* publish(std::uint32_t index);
   void unpin(std::uint32_t index);
   bool pop_free(std::uint32_t* index);
