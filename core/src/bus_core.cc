@@ -539,11 +539,9 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
       core->complete_served(call, slot, panic("unknown exception"));
     }
   };
-  if (served->run_inline) {
-    task([] {});
-    return;
-  }
-  if (!served->lane->submit(std::move(task))) {
+  const bool admitted =
+      served->run_inline ? served->lane->submit_here(std::move(task)) : served->lane->submit(std::move(task));
+  if (!admitted) {
     requests_rejected_.fetch_add(1, std::memory_order_relaxed);
     reply_error(call->request(),
                 Status::backpressure("target \"" + served->target + "\" is overloaded: its queue is full"), false);

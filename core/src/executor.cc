@@ -81,17 +81,31 @@ void Executor::run(const std::shared_ptr<State>& state) {
 Lane::Lane(Executor* executor, std::size_t max_concurrency, std::size_t max_queue)
     : executor_(executor), max_concurrency_(max_concurrency == 0 ? 1 : max_concurrency), max_queue_(max_queue) {}
 
-bool Lane::submit(LaneTask task) {
-  {
-    std::lock_guard lock(mu_);
-    if (running_ >= max_concurrency_) {
-      if (waiting_.size() >= max_queue_) return false;
-      waiting_.push_back(std::move(task));
-      return true;
-    }
+bool Lane::admit(LaneTask& task, bool* queued) {
+  std::lock_guard lock(mu_);
+  *queued = false;
+  if (running_ < max_concurrency_) {
     ++running_;
+    return true;
   }
+  if (waiting_.size() < max_queue_) {
+    waiting_.push_back(std::move(task));
+    *queued = true;
+  }
+  return false;
+}
+
+bool Lane::submit(LaneTask task) {
+  bool queued;
+  if (!admit(task, &queued)) return queued;
   start(std::move(task));
+  return true;
+}
+
+bool Lane::submit_here(LaneTask task) {
+  bool queued;
+  if (!admit(task, &queued)) return queued;
+  run_batch(std::move(task), /*batch=*/1);  // whatever waits goes to the executor
   return true;
 }
 
@@ -120,7 +134,7 @@ struct SlotRelease {
 
 }  // namespace
 
-void Lane::run_batch(LaneTask task) {
+void Lane::run_batch(LaneTask task, int batch) {
   auto self = shared_from_this();
   for (int ran = 1;; ++ran) {
     auto slot = std::make_shared<SlotRelease>();
@@ -137,7 +151,7 @@ void Lane::run_batch(LaneTask task) {
     // Released inline: the slot is ours to pass on.
     LaneTask next;
     if (!pass_slot(&next)) return;
-    if (ran >= kLaneBatch) {
+    if (ran >= batch) {
       start(std::move(next));  // fairness: other lanes' tasks are queued on the executor too
       return;
     }

@@ -80,14 +80,22 @@ class Lane : public std::enable_shared_from_this<Lane> {
   // Runs `task` on the executor when a slot is free, else queues it. Returns false
   // (and drops the task) when max_queue tasks are already waiting.
   bool submit(LaneTask task);
+  // As submit(), but a task that gets a slot at once runs right here, on the calling
+  // thread, before this returns (for handlers that never block; the tasks that were
+  // waiting still go to the executor). Admission and queueing are the same.
+  bool submit_here(LaneTask task);
   // Calls admitted and not yet released, plus those queued.
   std::size_t outstanding() const;
 
  private:
   void start(LaneTask task);
-  // Runs `task` on the calling executor thread, then the waiting tasks that follow it
-  // while each releases its slot before returning (at most kLaneBatch in all).
-  void run_batch(LaneTask task);
+  // Runs `task` on the calling thread, then the waiting tasks that follow it while each
+  // releases its slot before returning (at most `batch` in all; the next one after
+  // that is posted to the executor).
+  void run_batch(LaneTask task, int batch = kLaneBatch);
+  // Takes a slot for a new task (true), or queues it / refuses it (false; *queued says
+  // which).
+  bool admit(LaneTask& task, bool* queued);
   void release();
   // A finished task's slot: moves the next waiting task into *next (true), or frees
   // the slot when nothing waits (false).

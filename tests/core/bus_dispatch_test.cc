@@ -6,6 +6,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <thread>
 
 #include "support/bus_fixture.h"
@@ -165,6 +167,66 @@ TEST_F(BusDispatchTest, InlineHandlerRunsOnTheDeliveryThread) {
                                     inline_opts);
   ASSERT_TRUE(client_->invoke_payload("inline", "{}").ok());
   EXPECT_EQ(handler_thread, std::this_thread::get_id());  // in-process delivery: the caller's thread
+}
+
+// Inline handlers keep the target's admission control: with its one slot held (an
+// async handler that has not answered), the next request waits and later runs on an
+// executor thread, and one more than max_queue is refused with BACKPRESSURE_DROP.
+TEST_F(BusDispatchTest, InlineHandlerHonoursConcurrencyAndQueueLimits) {
+  std::mutex mu;
+  std::vector<Done> parked;                // guarded by mu
+  std::vector<std::thread::id> threads;    // guarded by mu
+  HandlerOptions opts;
+  opts.run_inline = true;
+  opts.max_concurrency = 1;
+  opts.max_queue = 1;
+  auto sub = server_->handle_invoke("held", [&](const std::shared_ptr<Call>&, Done done) {
+    std::lock_guard lock(mu);
+    threads.push_back(std::this_thread::get_id());
+    parked.push_back(std::move(done));
+  }, opts);
+  ASSERT_TRUE(sub.ok());
+  std::vector<std::optional<Result<Envelope>>> results(3);
+  for (int i = 0; i < 3; ++i) {
+    client_->invoke_async("held", Envelope{}, {}, [&, i](Result<Envelope> r) {
+      std::lock_guard lock(mu);
+      results[i].emplace(std::move(r));
+    });
+  }
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(threads.size(), 1u) << "the second request waits for the slot";
+    EXPECT_EQ(threads[0], std::this_thread::get_id()) << "a free slot: run right here";
+    ASSERT_TRUE(results[2].has_value()) << "the third finds the queue full";
+    ASSERT_TRUE(results[2]->ok()) << "the refusal is an error reply: " << results[2]->status().to_string();
+    EXPECT_EQ(reply_status(results[2]->value()).code(), ErrorCode::kBackpressureDrop);
+  }
+  auto answer = [&] {
+    Done done;
+    {
+      std::lock_guard lock(mu);
+      done = std::move(parked.back());
+      parked.pop_back();
+    }
+    done(result_payload("1"));
+  };
+  answer();  // frees the slot: the waiting request runs, on an executor thread
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return threads.size() == 2 && parked.size() == 1;
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_NE(threads[1], std::this_thread::get_id());
+  }
+  answer();
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return results[0].has_value() && results[1].has_value();
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_TRUE(results[0]->ok());
+  EXPECT_TRUE(results[1]->ok());
 }
 
 TEST_F(BusDispatchTest, ClosingTheClientBusFailsCallsInFlight) {

@@ -69,8 +69,12 @@ struct HandlerOptions {
   std::optional<std::string> queue;
   std::size_t max_concurrency = 0;  // 0 = BusOptions::max_concurrency
   std::size_t max_queue = 0;        // 0 = BusOptions::max_queue
-  // Run the handler on the transport's delivery thread instead of the executor. Only
-  // for handlers that never block (an echo, a hand-off to the handler's own loop).
+  // Run the handler on the transport's delivery thread (in-process: the caller's
+  // thread) instead of handing it to an executor worker, saving a thread hand-off per
+  // call. Only for handlers that never block (an echo, a hand-off to the handler's own
+  // loop): a blocked delivery thread delays every message behind it. max_concurrency
+  // and max_queue still apply: a request that finds every slot taken waits and then
+  // runs on the executor like any other.
   bool run_inline = false;
   // handle_stream only: also serve Invoke callers from the same target. Invoke and
   // StreamInvoke requests look the same on the wire, so a stream is sent only to callers
