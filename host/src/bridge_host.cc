@@ -359,6 +359,7 @@ oaio_status BridgeHost::register_target(const oaio_target_desc& desc) {
   if (!invoke && !stream) invoke = true;
   HandlerOptions ho;
   ho.max_concurrency = options_.max_concurrency;
+  ho.run_inline = (plugin_->api.features & OAIO_FEATURE_NONBLOCKING_CALL) != 0;
   Result<Subscription> sub = Status::invalid("unreachable");
   if (stream) {
     ho.serve_invoke = invoke;

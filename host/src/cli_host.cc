@@ -35,6 +35,7 @@ std::string features_text(uint32_t features) {
   add(OAIO_FEATURE_CANCEL, "cancel");
   add(OAIO_FEATURE_PROGRESS, "progress");
   add(OAIO_FEATURE_DYNAMIC_TARGETS, "dynamic-targets");
+  add(OAIO_FEATURE_NONBLOCKING_CALL, "nonblocking-call");
   return out.empty() ? "-" : out;
 }
 

@@ -161,7 +161,7 @@ class EchoBridge : public Bridge {
     i.version = "1.0.0";
     i.description = "Echoes each call back (C++ example using plugin.hpp)";
     i.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
-    i.features = OAIO_FEATURE_CANCEL;
+    i.features = OAIO_FEATURE_CANCEL | OAIO_FEATURE_NONBLOCKING_CALL;  // delays run on our own thread
     i.config_schema = kConfigSchema;
     return i;
   }

@@ -105,7 +105,7 @@ TEST_P(EchoPluginTest, DescribesItself) {
   EXPECT_EQ(api().struct_size, sizeof(oaio_plugin_api));
   EXPECT_EQ(api().abi_minor, 0u);
   EXPECT_EQ(api().flows, OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM);
-  EXPECT_EQ(api().features, OAIO_FEATURE_CANCEL);
+  EXPECT_EQ(api().features, OAIO_FEATURE_CANCEL | OAIO_FEATURE_NONBLOCKING_CALL);
   EXPECT_NE(api().drain, nullptr);
   EXPECT_NE(api().cancel, nullptr);
   Json want = Json::parse(R"({"type":"object","properties":{"target":{"type":"string","default":"DEFAULT"},

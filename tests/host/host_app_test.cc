@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -214,6 +217,31 @@ bridges:
       [](const auto& all) { return all[0].restarts == 1 && all[0].state == BridgeState::kRunning; },
       std::chrono::seconds(10)));
   EXPECT_THAT(app->supervisor().status()[0].last_error, HasSubstr("lost the upstream"));
+}
+
+// OAIO_FEATURE_NONBLOCKING_CALL: the host calls such a plugin on the thread that
+// delivered the request (in-process: the caller's own), any other plugin on a bus
+// worker.
+TEST(HostAppTest, NonblockingPluginsAreCalledOnTheDeliveringThread) {
+  HostDir dir;
+  dir.add_plugin(kBuild + "/test-plugins/where_called/where_called.so");
+  dir.add_plugin(kBuild + "/test-plugins/where_called_pooled/where_called_pooled.so");
+  dir.add_manifest("where.yaml", R"(
+bridges:
+  - name: inline
+    plugin: where_called
+  - name: pooled
+    plugin: where_called_pooled
+)");
+  auto app = start_host(dir.options());
+  ASSERT_TRUE(app);
+  const long me = static_cast<long>(::syscall(SYS_gettid));
+  auto inline_reply = app->connection().default_bus().invoke_payload("where_called", "{}");
+  ASSERT_TRUE(inline_reply.ok()) << inline_reply.status().to_string();
+  EXPECT_EQ(payload_json(*inline_reply)["tid"], me);
+  auto pooled_reply = app->connection().default_bus().invoke_payload("where_called_pooled", "{}");
+  ASSERT_TRUE(pooled_reply.ok()) << pooled_reply.status().to_string();
+  EXPECT_NE(payload_json(*pooled_reply)["tid"], me);
 }
 
 TEST(HostAppTest, GracefulShutdownLetsInFlightCallsFinish) {

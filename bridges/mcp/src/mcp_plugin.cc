@@ -54,7 +54,11 @@ class McpBridge : public Bridge {
     i.version = "1.0.0";
     i.description = "Exposes every tool of an MCP server (stdio or Streamable HTTP) as an invoke target";
     i.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
-    i.features = OAIO_FEATURE_CANCEL | OAIO_FEATURE_PROGRESS | OAIO_FEATURE_DYNAMIC_TARGETS;
+    // call() validates the arguments and writes one request line (stdio: to a socket
+    // whose buffer a live server drains; HTTP: hands it to a worker), so it does not
+    // wait for the server.
+    i.features = OAIO_FEATURE_CANCEL | OAIO_FEATURE_PROGRESS | OAIO_FEATURE_DYNAMIC_TARGETS |
+                 OAIO_FEATURE_NONBLOCKING_CALL;
     i.config_schema = kConfigSchema;
     i.manifest_types = "mcp_tool";
     return i;

@@ -44,7 +44,7 @@ class SseBridge : public Bridge {
     i.version = "1.0.0";
     i.description = "OpenAI-compatible streaming chat endpoints as targets; SSE streams as event sources";
     i.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM | OAIO_FLOW_PUBLISH;
-    i.features = OAIO_FEATURE_CANCEL;
+    i.features = OAIO_FEATURE_CANCEL | OAIO_FEATURE_NONBLOCKING_CALL;  // call() hands off to the curl loop
     i.config_schema = config_schema();
     i.manifest_types = "openclaw_chat_sse";
     return i;

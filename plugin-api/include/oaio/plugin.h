@@ -108,6 +108,12 @@ typedef struct oaio_error {
 #define OAIO_FEATURE_CANCEL 0x1u           /* honours the cancel hook */
 #define OAIO_FEATURE_PROGRESS 0x2u         /* reports progress on long calls */
 #define OAIO_FEATURE_DYNAMIC_TARGETS 0x4u  /* registers/unregisters targets while running */
+/* The call hook never blocks: it answers at once or hands the call to the plugin's own
+ * thread or loop. The host may then run it on the thread that delivered the request
+ * (in-process: the caller's) instead of a bus worker, saving a thread hand-off per
+ * call; the target's concurrency limit still applies. A call hook that blocks with
+ * this set delays every message queued behind it. Hosts before it ignore the bit. */
+#define OAIO_FEATURE_NONBLOCKING_CALL 0x8u
 
 /* Bridge states a plugin reports (host_api.report_state). */
 #define OAIO_STATE_RUNNING 0   /* healthy */
