@@ -241,8 +241,8 @@ TEST_P(BusNatsTest, ConcurrentCallsEachGetTheirOwnReply) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ReplyInboxes, BusNatsTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return info.param ? "SharedInbox" : "InboxPerCall";
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "SharedInbox" : "InboxPerCall";
                          });
 
 }  // namespace
