@@ -644,9 +644,22 @@ TEST(MatrixBridgeE2E, GroupMentionRuleAnswersTwoPersonRoomsWithoutMention) {
   EXPECT_TRUE(replies_to(s.human->messages(s.room), chatter.value()).empty());
 }
 
-host::BridgeStatus wait_failed(host::HostApp& app, std::chrono::milliseconds timeout) {
-  app.supervisor().wait_for([](const auto& all) { return all[0].state == host::BridgeState::kFailed; }, timeout);
-  return app.supervisor().status()[0];
+// Starts a host (in `dir`) with only the Matrix bridge `name` of scene `s`, and waits
+// up to 30 s for that bridge to fail; *failed is then its status. Null when the host
+// did not start.
+std::unique_ptr<host::HostApp> start_until_failed(HostDir& dir, const Scene& s, const std::string& name,
+                                                  host::BridgeStatus* failed) {
+  dir.add_plugin(built_plugin("matrix"));
+  dir.add_manifest("matrix.yaml", matrix_manifest(name, s, "", ""));
+  auto app = host::HostApp::start(dir.options());
+  if (!app.ok()) {
+    ADD_FAILURE() << app.status().to_string();
+    return nullptr;
+  }
+  app.value()->supervisor().wait_for(
+      [](const auto& all) { return all[0].state == host::BridgeState::kFailed; }, 30s);
+  *failed = app.value()->supervisor().status()[0];
+  return std::move(app).value();
 }
 
 TEST(MatrixBridgeE2E, WrongTokenFailsWithClearDetailInsteadOfLooping) {
@@ -654,17 +667,15 @@ TEST(MatrixBridgeE2E, WrongTokenFailsWithClearDetailInsteadOfLooping) {
   Scene s = make_scene();
   s.bot.access_token = "syt_not_a_real_token";
   HostDir dir;
-  dir.add_plugin(built_plugin("matrix"));
-  dir.add_manifest("matrix.yaml", matrix_manifest("mx-badtoken", s, "", ""));
-  auto app = host::HostApp::start(dir.options());
-  ASSERT_TRUE(app.ok()) << app.status().to_string();
-  auto st = wait_failed(*app.value(), 30s);
+  host::BridgeStatus st;
+  auto app = start_until_failed(dir, s, "mx-badtoken", &st);
+  ASSERT_TRUE(app);
   EXPECT_EQ(st.state, host::BridgeState::kFailed);
   EXPECT_THAT(st.last_error, HasSubstr("M_UNKNOWN_TOKEN"));
   EXPECT_THAT(st.last_error, ::testing::Not(HasSubstr("syt_not_a_real_token")));
   std::this_thread::sleep_for(2s);  // restart: never -> it stays failed, no crash loop
-  EXPECT_EQ(app.value()->supervisor().status()[0].state, host::BridgeState::kFailed);
-  EXPECT_EQ(app.value()->supervisor().status()[0].restarts, 0);
+  EXPECT_EQ(app->supervisor().status()[0].state, host::BridgeState::kFailed);
+  EXPECT_EQ(app->supervisor().status()[0].restarts, 0);
 }
 
 TEST(MatrixBridgeE2E, UnknownRoomFailsWithClearDetail) {
@@ -672,11 +683,9 @@ TEST(MatrixBridgeE2E, UnknownRoomFailsWithClearDetail) {
   Scene s = make_scene();
   s.room = "!doesnotexist:localhost";
   HostDir dir;
-  dir.add_plugin(built_plugin("matrix"));
-  dir.add_manifest("matrix.yaml", matrix_manifest("mx-badroom", s, "", ""));
-  auto app = host::HostApp::start(dir.options());
-  ASSERT_TRUE(app.ok()) << app.status().to_string();
-  auto st = wait_failed(*app.value(), 30s);
+  host::BridgeStatus st;
+  auto app = start_until_failed(dir, s, "mx-badroom", &st);
+  ASSERT_TRUE(app);
   EXPECT_EQ(st.state, host::BridgeState::kFailed);
   EXPECT_THAT(st.last_error, HasSubstr("!doesnotexist:localhost"));
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -71,6 +72,34 @@ void expect_serving_again(HostApp& app, Bus& bus, const std::string& bridge, con
   auto after = bus.invoke_payload(target, R"({"text":"back"})");
   ASSERT_TRUE(after.ok()) << after.status().to_string();
   EXPECT_EQ(payload_json(after.value())["text"], "back");
+}
+
+// The server goes away while `slow_target` runs (`lose_server` makes it so): that call
+// fails at once, not at its timeout; the bridge turns DEGRADED, and a call to
+// `echo_target` fails fast. Returns that fast failure's status.
+Status expect_loss_fails_fast(HostApp& app, Bus& bus, const std::string& bridge, const std::string& slow_target,
+                              const std::string& echo_target, const std::function<void()>& lose_server) {
+  auto slow = std::async(std::launch::async, [&] { return bus.invoke_payload(slow_target, R"({"seconds":30})"); });
+  std::this_thread::sleep_for(300ms);
+  auto t0 = std::chrono::steady_clock::now();
+  lose_server();
+  auto in_flight = slow.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_TRUE(in_flight.ok()) << in_flight.status().to_string();
+  if (in_flight.ok()) {
+    EXPECT_EQ(reply_status(in_flight.value()).code(), ErrorCode::kAgentUnavailable);
+  }
+  EXPECT_TRUE(eventually([&] { return state_of(app, bridge) == BridgeState::kDegraded; }));
+  t0 = std::chrono::steady_clock::now();
+  auto during = bus.invoke_payload(echo_target, R"({"text":"x"})");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  if (!during.ok()) {
+    ADD_FAILURE() << during.status().to_string();
+    return during.status();
+  }
+  Status refused = reply_status(during.value());
+  EXPECT_EQ(refused.code(), ErrorCode::kAgentUnavailable);
+  return refused;
 }
 
 bool in_catalog(HostApp& app, const std::string& target) {
@@ -337,24 +366,11 @@ TEST(McpBridge, StdioServerCrashFailsFastThenReconnects) {
   ASSERT_TRUE(app);
   Bus& bus = app->connection().default_bus();
 
-  // A call in flight when the server dies fails at once, not at its timeout.
-  auto slow = std::async(std::launch::async, [&] { return bus.invoke_payload("py.slow", R"({"seconds":30})"); });
-  std::this_thread::sleep_for(300ms);
-  auto t0 = std::chrono::steady_clock::now();
-  bus.invoke_payload("py.crash", "{}");  // writes the "down" marker, then exits
-  auto in_flight = slow.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
-  ASSERT_TRUE(in_flight.ok());
-  EXPECT_EQ(reply_status(in_flight.value()).code(), ErrorCode::kAgentUnavailable);
-
-  // While the server cannot start: DEGRADED, and calls fail fast.
-  EXPECT_TRUE(eventually([&] { return state_of(*app, "py") == BridgeState::kDegraded; }));
-  t0 = std::chrono::steady_clock::now();
-  auto during = bus.invoke_payload("py.echo", R"({"text":"x"})");
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
-  ASSERT_TRUE(during.ok());
-  EXPECT_EQ(reply_status(during.value()).code(), ErrorCode::kAgentUnavailable);
-  EXPECT_NE(reply_status(during.value()).message().find("reconnecting"), std::string::npos);
+  // The server crashes mid-call ("crash" writes the "down" marker, then exits) and
+  // cannot start while the marker is there.
+  Status refused = expect_loss_fails_fast(*app, bus, "py", "py.slow", "py.echo",
+                                          [&] { (void)bus.invoke_payload("py.crash", "{}"); });
+  EXPECT_NE(refused.message().find("reconnecting"), std::string::npos);
 
   // The server can start again: the bridge reconnects by itself.
   std::filesystem::remove(state.file("down"));
@@ -392,18 +408,7 @@ TEST(McpBridge, HttpServerLossSessionExpiryAndRedaction) {
   EXPECT_EQ(payload_json(r.value())["text"], "new session");
 
   // Server gone mid-call: the call fails at once, calls fail fast, DEGRADED.
-  auto slow = std::async(std::launch::async, [&] { return bus.invoke_payload("pyhttp.slow", R"({"seconds":30})"); });
-  std::this_thread::sleep_for(300ms);
-  auto t0 = std::chrono::steady_clock::now();
-  server.kill();
-  auto in_flight = slow.get();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
-  EXPECT_EQ(reply_status(in_flight.value()).code(), ErrorCode::kAgentUnavailable);
-  EXPECT_TRUE(eventually([&] { return state_of(*app, "pyhttp") == BridgeState::kDegraded; }));
-  t0 = std::chrono::steady_clock::now();
-  auto during = bus.invoke_payload("pyhttp.echo", R"({"text":"x"})");
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
-  EXPECT_EQ(reply_status(during.value()).code(), ErrorCode::kAgentUnavailable);
+  (void)expect_loss_fails_fast(*app, bus, "pyhttp", "pyhttp.slow", "pyhttp.echo", [&] { server.kill(); });
 
   // Back on the same port: reconnected and re-registered by itself.
   ASSERT_TRUE(server.start());
