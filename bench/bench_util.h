@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,36 @@ inline void print_rows(const std::string& title, const std::vector<Row>& rows) {
                 r.unit.c_str(), ratio, r.target.c_str());
   }
   std::fflush(stdout);
+}
+
+// Sequential latency on several paths, interleaved: each round makes kBlock calls on
+// every path in turn, so load from other processes (which comes and goes within a run)
+// hits every path alike. The first round warms up and is not counted.
+struct LatencyPath {
+  std::string name;
+  std::function<void()> call;  // one operation; exits the process on failure
+  Latencies lat;
+};
+
+inline void measure_interleaved(std::vector<LatencyPath>& paths, int calls) {
+  constexpr int kBlock = 50;
+  const int rounds = calls / kBlock + 1;
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& p : paths) {
+      for (int i = 0; i < kBlock; ++i) {
+        auto t0 = Clock::now();
+        p.call();
+        if (round > 0) p.lat.add(Clock::now() - t0);
+      }
+    }
+  }
+}
+
+// Mean of the samples in nanoseconds.
+inline double mean_ns(const Latencies& l) {
+  double sum = 0;
+  for (double u : l.us) sum += u;
+  return l.us.empty() ? 0 : sum * 1000 / static_cast<double>(l.us.size());
 }
 
 }  // namespace oaio::bench

@@ -125,29 +125,6 @@ Handler echo() {
   return sync_invoke([](Call& c) -> Result<Envelope> { return result_payload(c.request().payload); });
 }
 
-// Sequential Invoke latency on several paths, interleaved: each round makes kBlock
-// calls on every path in turn, so load from other processes (which comes and goes
-// within a run) hits every path alike. The first round warms up and is not counted.
-struct LatencyPath {
-  std::string name;
-  std::function<void()> call;  // one request/reply; exits the process on failure
-  Latencies lat;
-};
-
-void measure_interleaved(std::vector<LatencyPath>& paths) {
-  constexpr int kBlock = 50;
-  const int rounds = g_iterations / kBlock + 1;
-  for (int round = 0; round < rounds; ++round) {
-    for (auto& p : paths) {
-      for (int i = 0; i < kBlock; ++i) {
-        auto t0 = Clock::now();
-        p.call();
-        if (round > 0) p.lat.add(Clock::now() - t0);
-      }
-    }
-  }
-}
-
 std::function<void()> raw_request(natsConnection* cli, const char* subject) {
   return [cli, subject] {
     natsMsg* reply = nullptr;
@@ -175,7 +152,7 @@ double bus_invoke_latency(Bus& server, Bus& client, Latencies& lat, const Handle
   (void)server.transport().flush(std::chrono::seconds(5));  // the subscription reaches the server first
   std::vector<LatencyPath> paths;
   paths.push_back({target, bus_invoke(client, target), {}});
-  measure_interleaved(paths);
+  measure_interleaved(paths, g_iterations);
   lat = std::move(paths[0].lat);
   return lat.percentile(50);
 }
@@ -285,7 +262,7 @@ int main(int argc, char** argv) {
   paths.push_back({"executor", bus_invoke(*cli, "bench.echo"), {}});
   paths.push_back({"inline", bus_invoke(*cli, "bench.echo.inline"), {}});
   paths.push_back({"shared", bus_invoke(*shared_cli, "bench.echo"), {}});
-  measure_interleaved(paths);
+  measure_interleaved(paths, g_iterations);
   natsSubscription_Destroy(raw_sub);
   natsConnection_Destroy(raw_cli);
   natsConnection_Destroy(raw_srv);

@@ -445,18 +445,13 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
   auto call = std::make_shared<CallImpl>(std::move(request), served->target, streaming, view_.get());
   call->set_scheduler(scheduler_);
   if (served->is_stream) {
-    const Envelope& req = call->request();
-    std::weak_ptr<BusCore> weak = weak_from_this();
-    std::string reply_to = req.reply_to;
-    auto writer = std::make_shared<StreamWriterImpl>(
-        req, options_.agent_id,
-        [weak, reply_to](const Envelope& frame) {
-          if (reply_to.empty()) return Status();  // fire-and-forget invoke: nothing to answer
-          auto core = weak.lock();
-          return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
-        },
-        /*invoke_mode=*/!streaming);
-    call->set_writer(writer);
+    // Made when the handler first asks (at once for a stream, which needs it for [E2]
+    // and [E3]): an Invoke caller of a serve_invoke target whose handler only completes
+    // gets the plain Invoke reply, with no writer, request copy or closure.
+    call->set_writer_factory(weak_from_this(), [](BusCore& core, const CallImpl& c) {
+      return core.make_stream_writer(c.request(), /*invoke_mode=*/!c.is_stream());
+    });
+    if (streaming) call->ensure_writer();
   }
   if (streaming) {
     const Envelope& req = call->request();
@@ -476,7 +471,7 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
             if (!core || !c) return;
             // Never act on the delivery thread: the writer may be publishing right here.
             core->executor_->post([c] {
-              c->writer_impl()->cancel_by_caller();
+              c->ensure_writer()->cancel_by_caller();
               c->cancel();
             });
           });
@@ -496,6 +491,19 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
   dispatch(served, std::move(call));
 }
 
+std::shared_ptr<StreamWriterImpl> BusCore::make_stream_writer(const Envelope& request, bool invoke_mode) {
+  std::weak_ptr<BusCore> weak = weak_from_this();
+  std::string reply_to = request.reply_to;
+  return std::make_shared<StreamWriterImpl>(
+      request, options_.agent_id,
+      [weak, reply_to](const Envelope& frame) {
+        if (reply_to.empty()) return Status();  // fire-and-forget invoke: nothing to answer
+        auto core = weak.lock();
+        return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
+      },
+      invoke_mode);
+}
+
 void BusCore::finish_serving(std::size_t slot) {
   {
     std::lock_guard lock(served_mu_);
@@ -509,8 +517,8 @@ void BusCore::complete_served(const std::shared_ptr<CallImpl>& call, std::size_t
     log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
     return;
   }
-  if (call->writer_impl()) {
-    call->writer_impl()->finish(result.ok() ? Status() : result.status());
+  if (StreamWriterImpl* writer = call->writer_if_made()) {
+    writer->finish(result.ok() ? Status() : result.status());
   } else {
     complete_invoke(call, std::move(result));
   }
@@ -581,7 +589,7 @@ void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Enve
         (sent.code() == ErrorCode::kCodecFailure || sent.code() == ErrorCode::kInvalidRequest)) {
       // The result could not be sent (bad JSON, too large): tell the caller instead of
       // letting it time out.
-      reply_error(request, sent.with_prefix("reply could not be sent"), false);
+      reply_error(request, sent.with_prefix("the reply of \"" + call->target() + "\" could not be sent"), false);
     }
   }
 }
@@ -605,7 +613,7 @@ Status BusCore::publish_reply(const std::string& reply_to, const Envelope& frame
 }
 
 void BusCore::start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval) {
-  auto writer = call->writer_impl();
+  auto writer = call->shared_writer();
   auto next = writer->heartbeat(interval, /*force=*/true);  // the first goes out at once
   if (!next) return;
   std::weak_ptr<BusCore> weak_core = weak_from_this();

@@ -22,6 +22,7 @@
 namespace oaio::detail {
 
 class CallImpl;
+class StreamWriterImpl;
 class BusCore;
 
 // A Bus that forwards every call to a core. The user's handle owns the core (and shuts
@@ -110,6 +111,9 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void reply_error(const Envelope& request, const Status& error, bool is_stream);
   Status publish_reply(const std::string& reply_to, const Envelope& frame);
   void start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval);
+  // The writer of one served stream (or of an Invoke caller of a serve_invoke target:
+  // `invoke_mode`), publishing its frames to the request's reply_to.
+  std::shared_ptr<StreamWriterImpl> make_stream_writer(const Envelope& request, bool invoke_mode);
   Result<Subscription> subscribe_events(std::string subject, EventHandler handler, SubscribeOptions options);
   std::shared_ptr<Logger> logger() const { return logger_; }
   void log(LogLevel level, const std::string& message) const;

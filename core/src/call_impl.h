@@ -1,5 +1,6 @@
 // CallImpl: one inbound request being served. It owns the request copy, the stream
-// writer (for streams) and the cancellation state; the bus core completes it.
+// writer (created on first use, see writer()) and the cancellation state; the bus core
+// completes it.
 //
 // Thread-safety: cancellation is thread-safe; mutable_request() is for middleware
 // running before the handler (single-threaded by construction of the chain).
@@ -16,6 +17,8 @@
 
 namespace oaio::detail {
 
+class BusCore;
+
 class CallImpl final : public Call {
  public:
   CallImpl(Envelope request, std::string target, bool is_stream, Bus* bus)
@@ -25,7 +28,9 @@ class CallImpl final : public Call {
   Envelope& mutable_request() override { return request_; }
   const std::string& target() const override { return target_; }
   bool is_stream() const override { return is_stream_; }
-  StreamWriter& writer() override { return *writer_; }
+  // The writer is made on first use: an Invoke caller of a stream target (serve_invoke)
+  // usually never needs one, and then its reply takes the plain Invoke path.
+  StreamWriter& writer() override { return *ensure_writer(); }
   Bus& bus() override { return *bus_; }
 
   bool cancelled() const override {
@@ -87,15 +92,32 @@ class CallImpl final : public Call {
     for (auto& fn : cleanups) fn();
   }
 
-  void set_writer(std::shared_ptr<StreamWriterImpl> writer) { writer_ = std::move(writer); }
-  const std::shared_ptr<StreamWriterImpl>& writer_impl() const { return writer_; }
+  // Where writer() gets its writer from: set by the core before dispatch.
+  using WriterFactory = std::shared_ptr<StreamWriterImpl> (*)(BusCore& core, const CallImpl& call);
+  void set_writer_factory(std::weak_ptr<BusCore> core, WriterFactory factory) {
+    core_ = std::move(core);
+    factory_ = factory;
+  }
+  // The writer, made now if it was not yet. Thread-safe.
+  StreamWriterImpl* ensure_writer();
+  // The writer if one was made, else null: whether the handler wrote the reply as a stream.
+  StreamWriterImpl* writer_if_made() const { return writer_ptr_.load(std::memory_order_acquire); }
+  // Keeps the writer alive for work that may outlive the call ([E3] heartbeats).
+  std::shared_ptr<StreamWriterImpl> shared_writer() {
+    ensure_writer();
+    return writer_;
+  }
 
  private:
   Envelope request_;
   const std::string target_;
   const bool is_stream_;
   Bus* bus_;  // the core's internal view; lives as long as the core, which this call keeps alive
-  std::shared_ptr<StreamWriterImpl> writer_;
+  std::weak_ptr<BusCore> core_;
+  WriterFactory factory_ = nullptr;
+  std::once_flag writer_once_;
+  std::shared_ptr<StreamWriterImpl> writer_;  // written once, inside writer_once_
+  std::atomic<StreamWriterImpl*> writer_ptr_{nullptr};
   std::shared_ptr<const Scheduler> scheduler_;
   std::function<void()> release_;  // written before the handler starts; used once at completion
   std::atomic<bool> completed_{false};

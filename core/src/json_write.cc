@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "byte_scan.h"
 #include "json_scan.h"
 
 namespace oaio::detail {
@@ -30,10 +31,10 @@ inline std::uint64_t bytes_equal(std::uint64_t w, unsigned char c) {
   return (x - k01) & ~x;
 }
 
-// Length of the leading run of `data` that is copied as is (class 0), found 8 bytes
-// at a time; returns n if the whole text is plain.
+// Length of the leading run of `data` that is copied as is (class 0), found 16 bytes
+// at a time, then 8; returns n if the whole text is plain.
 std::size_t plain_run(const char* data, std::size_t n) {
-  std::size_t i = 0;
+  std::size_t i = skip_plain_blocks<'"', '\\', '<', '>', '&'>(data, n);
   if constexpr (std::endian::native == std::endian::little) {
     constexpr std::uint64_t k01 = 0x0101010101010101ULL;
     constexpr std::uint64_t k80 = 0x8080808080808080ULL;

@@ -102,20 +102,21 @@ oaio_status api_complete(oaio_call* call, oaio_str payload) {
         auto pc = call_table().take(call);
         if (!pc) return OAIO_ERR_CLOSED;
         std::string_view body = view(payload);
-        auto invalid_json = [&] {
-          Status bad = Status::codec("bridge \"" + pc->bridge->name() + "\" returned a payload that is not valid JSON");
-          pc->bridge->retire_call(*pc, &bad)(std::move(bad));
-          return OAIO_ERR_CODEC;
-        };
-        if (pc->streaming_target) {
-          // The writer validates the payload before it sends anything, so the JSON is
-          // checked once, not twice; the host's own check runs only when final()
-          // refused (it also fails harmlessly after a cancel terminal).
+        if (pc->streaming_target && pc->call->is_stream()) {
+          // The writer validates the payload before it sends anything; the host's own
+          // check runs only when final() refused (it also fails harmlessly after a
+          // cancel terminal), to tell the plugin and the caller what was wrong.
           Status sent = pc->call->writer().final(body);
-          if (!sent.ok() && !body.empty() && !is_valid_json(body)) return invalid_json();
+          if (!sent.ok() && !body.empty() && !is_valid_json(body)) {
+            Status bad = Status::codec("bridge \"" + pc->bridge->name() + "\" returned a payload that is not valid JSON");
+            pc->bridge->retire_call(*pc, &bad)(std::move(bad));
+            return OAIO_ERR_CODEC;
+          }
           pc->bridge->retire_call(*pc, nullptr)(Envelope{});
         } else {
-          if (!body.empty() && !is_valid_json(body)) return invalid_json();
+          // An Invoke caller (of any target): the bus checks the payload as it encodes
+          // the reply, and answers the caller CODEC_FAILURE if it is not JSON. Checking
+          // here too would scan every reply twice, the largest part of the ABI hop.
           pc->bridge->retire_call(*pc, nullptr)(result_payload(std::string(body)));
         }
         return OAIO_OK;
@@ -135,14 +136,15 @@ oaio_status api_fail(oaio_call* call, const oaio_error* error) {
       OAIO_ERR_INTERNAL);
 }
 
-// Sends a non-terminal frame, or accepts and drops it for an Invoke-only target.
+// Sends a non-terminal frame, or accepts and drops it when the caller is not reading a
+// stream (an Invoke-only target, or an Invoke caller of a stream target).
 template <typename Send>
 oaio_status stream_frame(oaio_call* call, Send&& send) {
   return no_throw(
       [&] {
         auto pc = call_table().get(call);
         if (!pc) return OAIO_ERR_CLOSED;
-        if (!pc->streaming_target) return OAIO_OK;
+        if (!pc->streaming_target || !pc->call->is_stream()) return OAIO_OK;  // an Invoke caller sees only the end
         return to_code(send(pc->call->writer()));
       },
       OAIO_ERR_INTERNAL);

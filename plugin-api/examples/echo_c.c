@@ -16,6 +16,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,9 +85,22 @@ static const char* ws(const char* p, const char* end) {
   return p;
 }
 
+/* 1 if one of the 8 bytes at `p` is '"', '\\' or a control character ("has a zero
+ * byte" bit tricks; a false alarm only costs the byte loop a look). */
+static int has_special_byte(const char* p) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t w, quote, backslash;
+  memcpy(&w, p, sizeof w);
+  quote = w ^ (ones * '"');
+  backslash = w ^ (ones * '\\');
+  return ((((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & highs) != 0;
+}
+
 /* Returns the end of the string starting at the quote `p`, or NULL. */
 static const char* skip_string(const char* p, const char* end) {
   for (++p; p < end; ++p) {
+    while (end - p >= 8 && !has_special_byte(p)) p += 8; /* plain text, a word at a time */
+    if (p == end) break;
     if (*p == '\\') {
       if (++p == end) return NULL;
     } else if (*p == '"') {
@@ -163,6 +177,46 @@ static int find_member(const char* p, const char* end, const char* key, const ch
     if (p < end && *p == ',') p = ws(p + 1, end);
   }
   return 0;
+}
+
+/* A top-level member looked for by scan_payload: v stays NULL when it is absent. */
+typedef struct member {
+  const char* key; /* plain ASCII */
+  const char* v;
+  const char* vend;
+} member;
+
+/* Checks that [p, end) is one JSON value and, when it is an object, finds the listed
+ * members (the first of duplicates) in the same single pass. 1 = valid JSON. */
+static int scan_payload(const char* p, const char* end, member* members, size_t n) {
+  p = ws(p, end);
+  if (p == end || *p != '{') {
+    const char* v = skip_value(p, end, 0);
+    return v && ws(v, end) == end;
+  }
+  p = ws(p + 1, end);
+  if (p < end && *p == '}') return ws(p + 1, end) == end;
+  for (;;) {
+    const char *k = p + 1, *kend, *val;
+    size_t i;
+    if (p == end || *p != '"' || !(kend = skip_string(p, end))) return 0;
+    p = ws(kend, end);
+    if (p == end || *p++ != ':') return 0;
+    val = ws(p, end);
+    if (!(p = skip_value(val, end, 0))) return 0;
+    for (i = 0; i < n; ++i) {
+      size_t klen = strlen(members[i].key);
+      if (!members[i].v && (size_t)(kend - 1 - k) == klen && !memcmp(k, members[i].key, klen)) {
+        members[i].v = val;
+        members[i].vend = p;
+      }
+    }
+    p = ws(p, end);
+    if (p == end) return 0;
+    if (*p == '}') return ws(p + 1, end) == end;
+    if (*p++ != ',') return 0;
+    p = ws(p, end);
+  }
 }
 
 static void add_utf8(buf* b, unsigned long cp) {
@@ -360,7 +414,10 @@ static void respond_fail(oaio_call* call, const char* v, const char* vend) {
 /* Sends the whole reply of one call: stream frames, then complete or fail. */
 static void respond(const echo* e, oaio_call* call) {
   oaio_call_info info;
-  const char *p, *end, *v, *vend;
+  const char *p, *end;
+  /* One pass over the payload validates it and finds both members. */
+  member wanted[2] = {{"fail", NULL, NULL}, {"text", NULL, NULL}};
+  const member *fail = &wanted[0], *text = &wanted[1];
   int blank;
   buf out = {0};
   memset(&info, 0, sizeof info);
@@ -372,27 +429,27 @@ static void respond(const echo* e, oaio_call* call) {
   p = info.payload.data;
   end = p + info.payload.len;
   blank = ws(p, end) == end;
-  if (!blank && (!(v = skip_value(p, end, 0)) || ws(v, end) != end)) {
+  if (!blank && !scan_payload(p, end, wanted, 2)) {
     fail_call(call, OAIO_ERR_INVALID_REQUEST, "echo_c: payload is not valid JSON", -1, 0);
     return;
   }
-  if (!blank && find_member(p, end, "fail", &v, &vend) && *v == '{') {
-    respond_fail(call, v, vend);
+  if (fail->v && *fail->v == '{') {
+    respond_fail(call, fail->v, fail->vend);
     return;
   }
   if (info.is_stream) {
     g_api->stream_started(call, mkstr("{\"plugin\":\"" ECHO_NAME "\"}"));
-    if (!blank && find_member(p, end, "text", &v, &vend) && *v == '"') {
-      buf text = {0};
-      if (decode_string(v, vend, &text)) {
+    if (text->v && *text->v == '"') {
+      buf chars = {0};
+      if (decode_string(text->v, text->vend, &chars)) {
         size_t i = 0, start = 0;
         unsigned long count = 0;
-        for (; i <= text.len; ++i) {
-          int lead = i == text.len || ((unsigned char)text.data[i] & 0xC0) != 0x80;
-          if (lead && (count == e->chunk_size || (i == text.len && count > 0))) {
+        for (; i <= chars.len; ++i) {
+          int lead = i == chars.len || ((unsigned char)chars.data[i] & 0xC0) != 0x80;
+          if (lead && (count == e->chunk_size || (i == chars.len && count > 0))) {
             out.len = 0;
             buf_adds(&out, "{\"delta\":");
-            add_json_string(&out, text.data + start, i - start);
+            add_json_string(&out, chars.data + start, i - start);
             buf_adds(&out, "}");
             if (!out.oom) g_api->stream_delta(call, buf_str(&out));
             start = i;
@@ -401,7 +458,7 @@ static void respond(const echo* e, oaio_call* call) {
           if (lead) ++count;
         }
       }
-      free(text.data);
+      free(chars.data);
     }
   }
   out.len = 0;

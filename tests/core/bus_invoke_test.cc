@@ -145,6 +145,25 @@ TEST_F(BusInvokeTest, TypedErrorsKeepTheirCodeAndOthersBecomeUnavailable) {
   EXPECT_EQ(s3.message(), "handler panic: boom");
 }
 
+// A handler's reply that cannot be encoded never leaves as is: the caller gets
+// CODEC_FAILURE naming the target at once, not a timeout.
+TEST_F(BusInvokeTest, AReplyPayloadThatIsNotJsonReachesTheCallerAsCodecFailure) {
+  auto sub = server_->handle_invoke("broken",
+                                    sync_invoke([](Call&) -> Result<Envelope> { return result_payload(R"({"a":)"); }));
+  ASSERT_TRUE(sub.ok());
+  CallOptions opts;
+  opts.timeout = std::chrono::seconds(5);
+  auto start = std::chrono::steady_clock::now();
+  auto reply = client_->invoke_payload("broken", "{}", opts);
+  ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(reply.value().event_type, "agent.response.error");
+  Status s = reply_status(reply.value());
+  EXPECT_EQ(s.code(), ErrorCode::kCodecFailure);
+  EXPECT_THAT(s.message(), HasSubstr("the reply of \"broken\" could not be sent"));
+  EXPECT_THAT(s.message(), HasSubstr("not valid JSON"));
+}
+
 TEST_F(BusInvokeTest, NoHandlerFailsFast) {
   auto start = std::chrono::steady_clock::now();
   auto reply = client_->invoke_payload("nobody.home", "{}");

@@ -312,5 +312,57 @@ TEST_F(BusStreamTest, ServeInvokeTargetAnswersBothKindsOfCaller) {
   EXPECT_EQ(stream_callers.load(), 1);
 }
 
+
+// The host's path: a stream target whose handler only completes (no writer call) when
+// the caller is not reading a stream. The Invoke caller gets the handler's payload and
+// metadata as the final reply, or its error; a stream caller of the same target still
+// gets a proper stream from the writer.
+TEST_F(BusStreamTest, ServeInvokeHandlerMayCompleteInvokeCallersWithoutTheWriter) {
+  HandlerOptions dual;
+  dual.serve_invoke = true;
+  auto sub = server_->handle_stream(
+      "tool",
+      [](const std::shared_ptr<Call>& call, Done done) {
+        const bool fail = call->request().payload.find("fail") != std::string::npos;
+        if (call->is_stream()) {
+          (void)call->writer().delta(R"({"step":1})");
+          if (fail) return done(Status::timeout("too slow"));
+          (void)call->writer().final(R"({"via":"writer"})");
+          return done(Envelope{});
+        }
+        if (fail) return done(Status::timeout("too slow"));
+        Envelope reply = result_payload(R"({"via":"done"})");
+        reply.metadata["x.own"] = "1";
+        done(std::move(reply));
+      },
+      dual);
+  ASSERT_TRUE(sub.ok());
+  Envelope request = make_envelope("agent.message.received", "{}");
+  request.metadata["x.inherited"] = "\"yes\"";
+  auto r = client_->invoke("tool", request);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().event_type, "agent.response.final");
+  EXPECT_EQ(payload_json(r.value())["via"], "done");
+  EXPECT_EQ(r.value().metadata["x.own"], "1");
+  EXPECT_EQ(r.value().metadata["x.inherited"], "\"yes\"");
+  EXPECT_EQ(r.value().seq, 0u);
+  auto failed = client_->invoke_payload("tool", R"({"fail":true})");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed.value().event_type, "agent.response.error");
+  Status error = reply_status(failed.value());
+  EXPECT_EQ(error.code(), ErrorCode::kAgentTimeout);
+  EXPECT_EQ(error.message(), "too slow");
+
+  auto c = collect(*client_->stream_invoke("tool", Envelope{}).value());
+  ASSERT_TRUE(c.end.ok());
+  ASSERT_EQ(c.frames.size(), 2u);
+  EXPECT_EQ(payload_json(c.frames[1])["via"], "writer");
+  auto e = collect(*client_->stream_invoke("tool", make_envelope("agent.message.received", R"({"fail":1})")).value());
+  ASSERT_TRUE(e.end.ok());
+  ASSERT_EQ(e.frames.size(), 2u);  // the delta, then the error frame ends the stream
+  EXPECT_EQ(e.frames[1].event_type, "agent.response.error");
+  EXPECT_EQ(reply_status(e.frames[1]).code(), ErrorCode::kAgentTimeout);
+}
+
 }  // namespace
 }  // namespace oaio

@@ -214,9 +214,17 @@ TEST_P(EchoPluginTest, FailPayloadFailsWithThatAcpCode) {
 
 TEST_P(EchoPluginTest, APayloadThatIsNotJsonFails) {
   ASSERT_EQ(create("{}"), OAIO_OK);
-  auto c = call("{bad", false);
-  ASSERT_TRUE(c->wait_ended());
-  EXPECT_EQ(c->last(), "fail 7 " + name() + ": payload is not valid JSON");
+  for (const char* bad : {"{bad", R"({"a":1,})", R"({"a":1} x)", R"({"a" 1})", R"({"text":"x")", "[1,]", "tru"}) {
+    auto c = call(bad, false);
+    ASSERT_TRUE(c->wait_ended()) << bad;
+    EXPECT_EQ(c->last(), "fail 7 " + name() + ": payload is not valid JSON") << bad;
+  }
+  // Valid payloads of every shape are echoed whole.
+  for (const char* good : {R"({"a":[1,{"b":null}],"text":"hi"})", "[1,2]", "\"s\"", "-1.5e3", "true", "{ }"}) {
+    auto c = call(good, false);
+    ASSERT_TRUE(c->wait_ended()) << good;
+    EXPECT_THAT(c->last(), HasSubstr(std::string("\"echo\":") + good)) << good;
+  }
 }
 
 TEST_P(EchoPluginTest, DelayedCallCompletesFromThePluginsThread) {

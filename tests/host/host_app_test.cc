@@ -244,6 +244,38 @@ bridges:
   EXPECT_NE(payload_json(*pooled_reply)["tid"], me);
 }
 
+// A plugin that completes with a payload that is not JSON: the caller gets
+// CODEC_FAILURE at once, an Invoke caller and a stream caller alike, and the host goes
+// on serving. (The passthrough test plugin answers "garbage" with broken JSON.)
+TEST(HostAppTest, APluginReplyThatIsNotJsonReachesTheCallerAsCodecFailure) {
+  HostDir dir;
+  dir.add_plugin(kBuild + "/test-plugins/passthrough/passthrough.so");
+  dir.add_manifest("pt.yaml", "bridges:\n  - name: pt\n    plugin: passthrough\n");
+  auto app = start_host(dir.options());
+  ASSERT_TRUE(app);
+  Bus& bus = app->connection().default_bus();
+  auto reply = bus.invoke_payload("passthrough", R"("garbage")");
+  ASSERT_TRUE(reply.ok()) << reply.status().to_string();
+  EXPECT_EQ(reply->event_type, "agent.response.error");
+  Status s = reply_status(*reply);
+  EXPECT_EQ(s.code(), ErrorCode::kCodecFailure);
+  EXPECT_THAT(s.message(), HasSubstr("not valid JSON"));
+
+  auto stream = bus.stream_invoke("passthrough", make_envelope("agent.message.received", R"("garbage")"));
+  ASSERT_TRUE(stream.ok());
+  auto frames = collect(**stream);
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames.back().event_type, "agent.response.error");
+  Status fs = reply_status(frames.back());
+  EXPECT_EQ(fs.code(), ErrorCode::kCodecFailure);
+  EXPECT_EQ(fs.message(), "bridge \"pt\" returned a payload that is not valid JSON");
+
+  // The target still serves good payloads, both ways.
+  auto good = bus.invoke_payload("passthrough", R"({"k":[1,"two"]})");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->payload, R"({"k":[1,"two"]})");
+}
+
 TEST(HostAppTest, GracefulShutdownLetsInFlightCallsFinish) {
   HostDir dir;
   dir.add_plugin(kBuild + "/plugins/echo_c.so");

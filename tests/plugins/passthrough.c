@@ -1,0 +1,52 @@
+/* passthrough: answers every call (invoke or stream) with the payload it was sent, as
+ * is, from its call hook, and declares OAIO_FEATURE_NONBLOCKING_CALL. Against a bus
+ * handler that returns its payload, it shows what the ABI hop itself costs (host_bench).
+ * The payload "garbage" (a JSON string) is answered with text that is not JSON, so a
+ * test can see what a caller gets when a plugin completes with a broken payload. */
+#include <string.h>
+
+#include "test_plugin.h"
+
+#define PASSTHROUGH_NAME "passthrough"
+
+static oaio_status pt_call(void* instance, oaio_call* call, oaio_error* error) {
+  static const char garbage[] = "\"garbage\"";
+  static const char broken[] = "{\"broken\":";
+  oaio_call_info info;
+  (void)instance;
+  (void)error;
+  memset(&info, 0, sizeof info);
+  info.struct_size = sizeof info;
+  if (g_api->call_info(call, &info) != OAIO_OK) return OAIO_ERR_INTERNAL;
+  if (info.payload.len == sizeof garbage - 1 && !memcmp(info.payload.data, garbage, info.payload.len)) {
+    oaio_str bad = TP_STR(broken);
+    return g_api->complete(call, bad);
+  }
+  return g_api->complete(call, info.payload);
+}
+
+static oaio_status pt_create(oaio_host* host, oaio_str config, void** instance, oaio_error* error) {
+  oaio_target_desc t;
+  (void)config;
+  (void)error;
+  memset(&t, 0, sizeof t);
+  t.struct_size = sizeof t;
+  t.name.data = PASSTHROUGH_NAME;
+  t.name.len = sizeof(PASSTHROUGH_NAME) - 1;
+  t.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
+  *instance = &g_instance;
+  return g_api->register_target(host, &t);
+}
+
+#define tp_call pt_call
+static oaio_plugin_api table = {TEST_PLUGIN_TABLE_FIELDS(PASSTHROUGH_NAME)};
+#undef tp_call
+
+OAIO_PLUGIN_EXPORT const oaio_plugin_api* oaio_plugin_entry_v1(const oaio_host_api* api, uint32_t minor) {
+  (void)minor;
+  g_api = api;
+  table.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
+  table.features = OAIO_FEATURE_NONBLOCKING_CALL;
+  table.create = pt_create;
+  return &table;
+}
