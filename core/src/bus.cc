@@ -25,6 +25,10 @@ Result<std::unique_ptr<Bus>> Bus::open(std::shared_ptr<Transport> transport, Bus
 }
 
 Result<Envelope> Bus::invoke(std::string_view target, Envelope request, CallOptions options) {
+  return invoke_blocking(target, std::move(request), std::move(options));
+}
+
+Result<Envelope> Bus::invoke_blocking(std::string_view target, Envelope request, CallOptions options) {
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;

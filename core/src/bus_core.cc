@@ -185,6 +185,30 @@ void BusCore::invoke_async(std::string_view target, Envelope request, CallOption
   if (!sent.ok()) pending->fail(sent);
 }
 
+std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, Envelope& request,
+                                                    const CallOptions& options) {
+  // In-process replies come on the calling thread anyway; without pull subscriptions
+  // (or with the shared reply inbox) invoke_async does the work.
+  if (shut_down_ || transport_->capabilities().in_process) return std::nullopt;
+  std::string inbox = transport_->new_inbox();
+  auto pull = transport_->subscribe_pull(inbox);
+  if (!pull.ok() || !pull.value()) return std::nullopt;
+  calls_made_.fetch_add(1, std::memory_order_relaxed);
+  auto subject = prepare_outbound(target, request, options);
+  if (!subject.ok()) return subject.status();
+  request.reply_to = inbox;
+  ScratchBuffer bytes;
+  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) return s.with_prefix("cannot encode request");
+  auto call = std::make_shared<WaitingInvoke>(call_context(), std::string(target), std::move(pull).value());
+  register_call(call->id(), call);
+  if (shut_down_) return Status::transport("bus closed");  // a shutdown that missed the registration
+  const bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
+  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
+                                    bytes.text());
+  if (!sent.ok()) return sent;
+  return call->wait(effective_timeout(options.timeout));
+}
+
 CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
                                       FrameHandler on_frame, StreamEndHandler on_end) {
   calls_made_.fetch_add(1, std::memory_order_relaxed);
@@ -661,6 +685,10 @@ BusForwarder::~BusForwarder() {
 void BusForwarder::invoke_async(std::string_view target, Envelope request, CallOptions options,
                                 std::function<void(Result<Envelope>)> done) {
   core_->invoke_async(target, std::move(request), options, std::move(done));
+}
+Result<Envelope> BusForwarder::invoke_blocking(std::string_view target, Envelope request, CallOptions options) {
+  if (auto reply = core_->invoke_wait(target, request, options)) return std::move(*reply);
+  return Bus::invoke_blocking(target, std::move(request), std::move(options));
 }
 CancelFn BusForwarder::stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
                                            FrameHandler on_frame, StreamEndHandler on_end) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +39,7 @@ class BusForwarder final : public Bus {
 
   void invoke_async(std::string_view target, Envelope request, CallOptions options,
                     std::function<void(Result<Envelope>)> done) override;
+  Result<Envelope> invoke_blocking(std::string_view target, Envelope request, CallOptions options) override;
   CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options, FrameHandler on_frame,
                                StreamEndHandler on_end) override;
   Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
@@ -73,6 +75,10 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
 
   void invoke_async(std::string_view target, Envelope request, CallOptions options,
                     std::function<void(Result<Envelope>)> done);
+  // A blocking Invoke that takes its reply on the calling thread, when the transport
+  // offers pull subscriptions (see PullSubscription); nullopt when it cannot, with
+  // `request` untouched: the caller then uses invoke_async.
+  std::optional<Result<Envelope>> invoke_wait(std::string_view target, Envelope& request, const CallOptions& options);
   CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
                                FrameHandler on_frame, StreamEndHandler on_end);
   Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,

@@ -14,7 +14,64 @@ Status no_handler_for(const std::string& target) {
   return Status::no_handler("no handler serves target \"" + target + "\"");
 }
 
+Status invoke_timed_out(const std::string& target, std::chrono::milliseconds timeout) {
+  return Status::timeout("invoke of \"" + target + "\" timed out after " + ms_text(timeout));
+}
+
+// What one message on an Invoke's inbox means for the call; nullopt: not a reply (a
+// status message other than [E1]'s 503), keep waiting.
+std::optional<Result<Envelope>> invoke_reply(const TransportMessage& msg, const std::string& target) {
+  if (msg.status != 0) {
+    if (msg.status == 503) return Result<Envelope>(no_handler_for(target));
+    return std::nullopt;  // other status messages are ignored (WIRE.md §11 [E1])
+  }
+  auto decoded = decode_envelope(msg.data);
+  if (!decoded.ok()) return Result<Envelope>(decoded.status().with_prefix("undecodable reply from \"" + target + "\""));
+  return decoded;
+}
+
 }  // namespace
+
+// ---------------------------------------------------------------------------------
+// WaitingInvoke
+
+WaitingInvoke::WaitingInvoke(ClientCallContext ctx, std::string target, std::unique_ptr<PullSubscription> inbox)
+    : ctx_(std::move(ctx)), target_(std::move(target)), inbox_(std::move(inbox)) {}
+
+WaitingInvoke::~WaitingInvoke() {
+  if (ctx_.registry) ctx_.registry->unregister_call(ctx_.id);
+}
+
+void WaitingInvoke::fail(const Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    if (!failure_) failure_ = status;
+  }
+  inbox_->interrupt();
+}
+
+Result<Envelope> WaitingInvoke::wait(std::chrono::milliseconds timeout) {
+  const bool forever = timeout.count() < 0;
+  const auto deadline = std::chrono::steady_clock::now() + (forever ? std::chrono::milliseconds(0) : timeout);
+  TransportMessage msg;
+  while (true) {
+    auto left = forever ? std::chrono::milliseconds(-1)
+                        : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now() +
+                                                                                std::chrono::microseconds(999));
+    if (!forever && left.count() <= 0) return invoke_timed_out(target_, timeout);
+    switch (inbox_->next(left, &msg)) {
+      case PullSubscription::Wait::kTimeout:
+        return invoke_timed_out(target_, timeout);
+      case PullSubscription::Wait::kClosed: {
+        std::lock_guard lock(mu_);
+        return failure_ ? *failure_ : Status::transport("the reply inbox of \"" + target_ + "\" was closed");
+      }
+      case PullSubscription::Wait::kMessage:
+        if (auto reply = invoke_reply(msg, target_)) return std::move(*reply);
+        break;
+    }
+  }
+}
 
 // ---------------------------------------------------------------------------------
 // PendingInvoke
@@ -34,23 +91,14 @@ void PendingInvoke::start(std::chrono::milliseconds timeout, std::unique_ptr<Tra
     std::weak_ptr<PendingInvoke> weak = weak_from_this();
     timer_ = ctx_.timers->schedule_after(timeout, [weak, timeout] {
       if (auto self = weak.lock()) {
-        self->complete(Status::timeout("invoke of \"" + self->target_ + "\" timed out after " + ms_text(timeout)));
+        self->complete(invoke_timed_out(self->target_, timeout));
       }
     });
   }
 }
 
 void PendingInvoke::on_message(const TransportMessage& msg) {
-  if (msg.status != 0) {
-    if (msg.status == 503) complete(no_handler_for(target_));
-    return;  // other status messages are ignored (WIRE.md §11 [E1])
-  }
-  auto decoded = decode_envelope(msg.data);
-  if (!decoded.ok()) {
-    complete(decoded.status().with_prefix("undecodable reply from \"" + target_ + "\""));
-    return;
-  }
-  complete(std::move(decoded).value());
+  if (auto reply = invoke_reply(msg, target_)) complete(std::move(*reply));
 }
 
 void PendingInvoke::complete(Result<Envelope> result) {

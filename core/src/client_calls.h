@@ -70,6 +70,29 @@ class PendingInvoke final : public ClientCall, public std::enable_shared_from_th
   std::optional<TimerService::TimerId> timer_;       // guarded by mu_
 };
 
+// A blocking Invoke that pulls its reply on the calling thread (see PullSubscription):
+// the reader thread wakes the caller directly. Registered like the other calls, so a
+// lost connection or a shutdown fails it at once (fail() interrupts the wait).
+class WaitingInvoke final : public ClientCall {
+ public:
+  // `inbox`: the pull subscription of the call's reply inbox, made before the request
+  // is published.
+  WaitingInvoke(ClientCallContext ctx, std::string target, std::unique_ptr<PullSubscription> inbox);
+  ~WaitingInvoke() override;  // unregisters; the inbox unsubscribes
+  // The reply, or AGENT_TIMEOUT after `timeout` (negative: none), NO_HANDLER ([E1]), or
+  // the status fail() was given. Called once, by the calling thread.
+  Result<Envelope> wait(std::chrono::milliseconds timeout);
+  void fail(const Status& status) override;
+  std::uint64_t id() const { return ctx_.id; }
+
+ private:
+  ClientCallContext ctx_;
+  const std::string target_;
+  std::unique_ptr<PullSubscription> inbox_;
+  std::mutex mu_;
+  std::optional<Status> failure_;  // guarded by mu_
+};
+
 // Everything a stream needs to send an [E2] cancel.
 struct CancelInfo {
   bool enabled = false;

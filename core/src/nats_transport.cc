@@ -214,6 +214,62 @@ class NatsSubscription final : public TransportSubscription {
   std::atomic<bool> done_{false};
 };
 
+// A synchronous nats.c subscription: the reader thread queues each message on the
+// subscription and signals the thread waiting in natsSubscription_NextMsg directly.
+class NatsPullSubscription final : public PullSubscription {
+ public:
+  explicit NatsPullSubscription(natsSubscription* sub) : sub_(sub) {}
+  ~NatsPullSubscription() override {
+    interrupt();
+    natsSubscription_Destroy(sub_);
+  }
+  NatsPullSubscription(const NatsPullSubscription&) = delete;
+  NatsPullSubscription& operator=(const NatsPullSubscription&) = delete;
+
+  Wait next(std::chrono::milliseconds timeout, TransportMessage* out) override {
+    msg_.reset();
+    if (interrupted_.load(std::memory_order_acquire)) return Wait::kClosed;
+    natsMsg* raw = nullptr;
+    // nats.c has no "forever": a negative timeout waits a day at a time.
+    const int64_t ms = timeout.count() < 0 ? int64_t{86'400'000} : std::max<int64_t>(timeout.count(), 0);
+    natsStatus s = natsSubscription_NextMsg(&raw, sub_, ms);
+    while (s == NATS_TIMEOUT && timeout.count() < 0 && !interrupted_.load(std::memory_order_acquire)) {
+      s = natsSubscription_NextMsg(&raw, sub_, ms);
+    }
+    if (s == NATS_TIMEOUT) return Wait::kTimeout;
+    *out = TransportMessage{};
+    if (s == NATS_NO_RESPONDERS) {
+      // nats.c reports [E1]'s 503 status message as this status, without the message.
+      out->subject = natsSubscription_GetSubject(sub_);
+      out->status = 503;
+      return Wait::kMessage;
+    }
+    if (s != NATS_OK) return Wait::kClosed;  // unsubscribed (interrupt) or connection closed
+    msg_.reset(raw);
+    out->subject = natsMsg_GetSubject(raw);
+    if (const char* reply = natsMsg_GetReply(raw); reply != nullptr) out->reply = reply;
+    const int len = natsMsg_GetDataLength(raw);
+    if (len > 0) {
+      out->data = std::string_view(natsMsg_GetData(raw), static_cast<std::size_t>(len));
+    } else {
+      out->status = status_of(raw);
+    }
+    return Wait::kMessage;
+  }
+
+  void interrupt() override {
+    if (interrupted_.exchange(true, std::memory_order_acq_rel)) return;
+    // Wakes a thread in NextMsg, which then returns NATS_INVALID_SUBSCRIPTION. Fails only
+    // when the subscription or connection is closed already: nothing to undo.
+    natsSubscription_Unsubscribe(sub_);
+  }
+
+ private:
+  natsSubscription* sub_;
+  MsgPtr msg_;  // the message *out views; only the pulling thread touches it
+  std::atomic<bool> interrupted_{false};
+};
+
 // ---- the transport ----------------------------------------------------------------
 
 // "_INBOX.<nuid>.": this connection's reply inboxes, unique across connections.
@@ -276,6 +332,22 @@ class NatsTransport final : public Transport {
       return inboxes_->add(subject, std::move(handler));
     }
     return subscribe_on_server(subject, queue, std::move(handler));
+  }
+
+  // Reply inboxes behind the shared inbox subscription are not pulled: that
+  // subscription has one delivery thread for all of them.
+  Result<std::unique_ptr<PullSubscription>> subscribe_pull(std::string_view subject) override {
+    if (inboxes_ && inboxes_->owns(subject)) return std::unique_ptr<PullSubscription>();
+    const std::string subj(subject);
+    natsSubscription* raw = nullptr;
+    const natsStatus s = natsConnection_SubscribeSync(&raw, nc_, subj.c_str());
+    if (s != NATS_OK) {
+      const std::string text = fmt::format("nats subscribe {}: {}", subject, nats_error_text(s));
+      if (s == NATS_INVALID_SUBJECT || s == NATS_INVALID_ARG) return Status::invalid(text);
+      return Status::transport(text);
+    }
+    natsSubscription_SetPendingLimits(raw, kMaxPendingMsgs, kMaxPendingBytes);
+    return std::unique_ptr<PullSubscription>(std::make_unique<NatsPullSubscription>(raw));
   }
 
   std::string new_inbox() override {

@@ -97,18 +97,31 @@ TEST_P(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
     std::lock_guard lock(mu);
     result.emplace(std::move(r));
   });
-  ASSERT_TRUE(test::wait_until([&] { return srv_->stats().requests_handled == 1; }));
+  // A blocking invoke waits for its reply on its own thread (a pull subscription):
+  // it must fail as fast.
+  std::optional<Result<Envelope>> blocking_result;
+  std::chrono::steady_clock::time_point blocking_returned;
+  std::thread blocking([&] {
+    auto r = cli_->invoke_payload("slow", "{}", opts);
+    std::lock_guard lock(mu);
+    blocking_returned = std::chrono::steady_clock::now();
+    blocking_result.emplace(std::move(r));
+  });
+  ASSERT_TRUE(test::wait_until([&] { return srv_->stats().requests_handled == 2; }));
   auto killed_at = std::chrono::steady_clock::now();
   server_.kill();
   ASSERT_TRUE(test::wait_until(
       [&] {
         std::lock_guard lock(mu);
-        return result.has_value();
+        return result.has_value() && blocking_result.has_value();
       },
       std::chrono::seconds(5)));
+  blocking.join();
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(result->status().code(), ErrorCode::kTransportFailure) << result->status().to_string();
+    EXPECT_EQ(blocking_result->status().code(), ErrorCode::kTransportFailure) << blocking_result->status().to_string();
+    EXPECT_LT(blocking_returned - killed_at, std::chrono::seconds(2));
   }
   EXPECT_LT(std::chrono::steady_clock::now() - killed_at, std::chrono::seconds(2));
   release = true;
@@ -128,6 +141,35 @@ TEST_P(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
       },
       std::chrono::seconds(10));
   EXPECT_TRUE(ok);
+}
+
+// What a blocking invoke does with its inbox: a reply that is not an envelope is a
+// CODEC_FAILURE naming the target, and no reply at all an AGENT_TIMEOUT at the deadline.
+TEST_P(BusNatsTest, BlockingInvokeReportsAnUndecodableReplyAndTimesOut) {
+  const std::string subject = invoke_subject("acp.v1", "", "liar");
+  std::atomic<bool> answer{true};
+  auto raw = server_transport_->subscribe(subject, {}, [&](const TransportMessage& m) {
+    auto request = decode_envelope(m.data);
+    if (answer && request.ok()) (void)server_transport_->publish(request.value().reply_to, {}, "not an envelope");
+  });
+  ASSERT_TRUE(raw.ok());
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  CallOptions opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  auto garbled = cli_->invoke_payload("liar", "{}", opts);
+  ASSERT_FALSE(garbled.ok());
+  EXPECT_EQ(garbled.status().code(), ErrorCode::kCodecFailure);
+  EXPECT_THAT(garbled.status().message(), HasSubstr("undecodable reply from \"liar\""));
+
+  answer = false;
+  auto start = std::chrono::steady_clock::now();
+  auto silent = cli_->invoke_payload("liar", "{}", opts);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(silent.ok());
+  EXPECT_EQ(silent.status().code(), ErrorCode::kAgentTimeout);
+  EXPECT_EQ(silent.status().message(), "invoke of \"liar\" timed out after 300 ms");
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(2));
 }
 
 TEST_P(BusNatsTest, GarbageAndWronglyTypedFramesAreDroppedAndCounted) {

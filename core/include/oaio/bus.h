@@ -163,7 +163,7 @@ class Bus {
   // TRANSPORT_FAILURE. `done` runs on a transport or timer thread; never block in it.
   virtual void invoke_async(std::string_view target, Envelope request, CallOptions options,
                             std::function<void(Result<Envelope>)> done) = 0;
-  // Blocking form of invoke_async.
+  // Blocking form of invoke_async (through invoke_blocking).
   Result<Envelope> invoke(std::string_view target, Envelope request, CallOptions options = {});
   // Blocking invoke of a bare payload (raw JSON text; empty = no payload).
   Result<Envelope> invoke_payload(std::string_view target, std::string payload_json, CallOptions options = {});
@@ -209,6 +209,12 @@ class Bus {
   virtual const BusOptions& options() const = 0;
   virtual BusStats stats() const = 0;
   virtual Transport& transport() = 0;
+
+ protected:
+  // What invoke() does. This default waits for invoke_async's callback; the bus from
+  // open() takes the reply on the calling thread instead when the transport can (NATS:
+  // one thread hand-off less per call). Same results and errors either way.
+  virtual Result<Envelope> invoke_blocking(std::string_view target, Envelope request, CallOptions options);
 };
 
 // The error carried by a reply: OK unless reply.event_type is agent.response.error, in
