@@ -17,7 +17,13 @@ class [[nodiscard]] Result {
  public:
   // REQUIRES: !status.ok(). An OK status without a value is a programming error.
   Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
-  Result(T value) : v_(std::move(value)) {}                                               // NOLINT
+  // By reference, not by value: a large T (an Envelope is two dozen strings) is then
+  // moved once, into place, not twice.
+  Result(const T& value) : v_(value) {}                                                   // NOLINT
+  Result(T&& value) : v_(std::move(value)) {}                                             // NOLINT
+  // Constructs the value in place from `args` (no move at all).
+  template <typename... Args>
+  explicit Result(std::in_place_t, Args&&... args) : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
   template <typename U, typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
                                                     !std::is_same_v<std::decay_t<U>, Status> &&
                                                     !std::is_same_v<std::decay_t<U>, T>>>
