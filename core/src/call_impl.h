@@ -42,7 +42,12 @@ class CallImpl final : public Call {
     {
       std::lock_guard lock(mu_);
       if (!cancelled_) {
-        cancel_callbacks_.push_back(std::move(fn));
+        // Most calls register one callback (the host's cancel hook): it needs no vector.
+        if (!first_cancel_callback_) {
+          first_cancel_callback_ = std::move(fn);
+        } else {
+          cancel_callbacks_.push_back(std::move(fn));
+        }
         return;
       }
     }
@@ -68,13 +73,16 @@ class CallImpl final : public Call {
 
   // Fires the cancellation callbacks once.
   void cancel() {
+    std::function<void()> first;
     std::vector<std::function<void()>> callbacks;
     {
       std::lock_guard lock(mu_);
       if (cancelled_) return;
       cancelled_ = true;
+      first.swap(first_cancel_callback_);
       callbacks.swap(cancel_callbacks_);
     }
+    if (first) first();
     for (auto& fn : callbacks) fn();
   }
 
@@ -123,6 +131,7 @@ class CallImpl final : public Call {
   std::atomic<bool> completed_{false};
   mutable std::mutex mu_;
   bool cancelled_ = false;                                // guarded by mu_
+  std::function<void()> first_cancel_callback_;           // guarded by mu_; then the vector's
   std::vector<std::function<void()>> cancel_callbacks_;   // guarded by mu_
   std::vector<std::function<void()>> cleanups_;           // guarded by mu_
 };

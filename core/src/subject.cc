@@ -1,6 +1,8 @@
 // Subject construction and the [IMP] subject-token safety check (WIRE.md §3).
 #include "oaio/subject.h"
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 namespace oaio {
@@ -25,16 +27,26 @@ Status check_subject_name(std::string_view what, std::string_view name) {
     return Status::invalid(std::move(msg));
   };
   if (name.empty()) return refuse("it is empty");
+  // Every call checks its target: one table lookup per byte.
+  enum : std::uint8_t { kOk = 0, kDot, kSpace, kWildcard };
+  static constexpr auto kClass = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[c] = kSpace;  // control characters, \t \n \v \f \r among them
+    t[' '] = t[0x7f] = kSpace;
+    t['*'] = t['>'] = kWildcard;
+    t['.'] = kDot;
+    return t;
+  }();
   bool token_empty = true;
   for (unsigned char c : name) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' || c < 0x20 || c == 0x7f)
-      return refuse("it contains whitespace or a control character");
-    if (c == '*' || c == '>') return refuse("it contains a wildcard ('*' or '>')");
-    if (c == '.') {
-      if (token_empty) return refuse("it has an empty token (leading dot or '..')");
-      token_empty = true;
-    } else {
-      token_empty = false;
+    switch (kClass[c]) {
+      case kOk: token_empty = false; break;
+      case kDot:
+        if (token_empty) return refuse("it has an empty token (leading dot or '..')");
+        token_empty = true;
+        break;
+      case kSpace: return refuse("it contains whitespace or a control character");
+      default: return refuse("it contains a wildcard ('*' or '>')");
     }
   }
   if (token_empty) return refuse("it has an empty token (trailing dot)");

@@ -3,12 +3,13 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <sstream>
 #include <variant>
+
+#include "atomic_histogram.h"
 
 namespace oaio::host {
 
@@ -16,14 +17,16 @@ struct MetricsRegistry::Family {
   MetricKind kind;
   prometheus::Family<prometheus::Counter>* counter = nullptr;
   prometheus::Family<prometheus::Gauge>* gauge = nullptr;
-  prometheus::Family<prometheus::Histogram>* histogram = nullptr;
+  // Histograms are ours (lock-free recording); rendered next to the registry's.
+  std::string help;
+  std::map<std::map<std::string, std::string>, std::unique_ptr<AtomicHistogram>> histograms;
 };
 
 namespace {
 
 // Latency buckets in seconds: 50 us .. 30 s.
-const prometheus::Histogram::BucketBoundaries& latency_buckets() {
-  static const prometheus::Histogram::BucketBoundaries b{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> b{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                          0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
                                                          0.5,     1,      2.5,     5,      10,    30};
   return b;
@@ -69,7 +72,7 @@ bool MetricsRegistry::define(const std::string& name, MetricKind kind, const std
       f->gauge = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
       break;
     case MetricKind::kHistogram:
-      f->histogram = &prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
+      f->help = help;
       break;
   }
   families_.emplace(name, std::move(f));
@@ -79,7 +82,7 @@ bool MetricsRegistry::define(const std::string& name, MetricKind kind, const std
 void MetricSeries::record(double value) const {
   if (counter_ && value >= 0) counter_->Increment(value);
   if (gauge_) gauge_->Set(value);
-  if (histogram_) histogram_->Observe(value);
+  if (histogram_) histogram_->observe(value);
 }
 
 MetricSeries MetricsRegistry::series(const std::string& name, const std::map<std::string, std::string>& labels) {
@@ -98,9 +101,12 @@ MetricSeries MetricsRegistry::series(const std::string& name, const std::map<std
     case MetricKind::kGauge:
       out.gauge_ = &f.gauge->Add(clean);
       break;
-    case MetricKind::kHistogram:
-      out.histogram_ = &f.histogram->Add(clean, latency_buckets());
+    case MetricKind::kHistogram: {
+      auto& h = f.histograms[clean];
+      if (!h) h = std::make_unique<AtomicHistogram>(latency_buckets());
+      out.histogram_ = h.get();
       break;
+    }
   }
   return out;
 }
@@ -110,9 +116,27 @@ void MetricsRegistry::record(const std::string& name, double value, const std::m
 }
 
 std::string MetricsRegistry::render() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, f] : families_) {
+      if (f->kind != MetricKind::kHistogram) continue;
+      prometheus::MetricFamily family;
+      family.name = name;
+      family.help = f->help;
+      family.type = prometheus::MetricType::Histogram;
+      for (const auto& [labels, histogram] : f->histograms) {
+        prometheus::ClientMetric metric;
+        for (const auto& [k, v] : labels) metric.label.push_back({k, v});
+        metric.histogram = histogram->collect();
+        family.metric.push_back(std::move(metric));
+      }
+      families.push_back(std::move(family));
+    }
+  }
   std::ostringstream out;
   prometheus::TextSerializer serializer;
-  serializer.Serialize(out, registry_->Collect());
+  serializer.Serialize(out, families);
   return out.str();
 }
 

@@ -15,11 +15,12 @@
 namespace prometheus {
 class Counter;
 class Gauge;
-class Histogram;
 class Registry;
 }  // namespace prometheus
 
 namespace oaio::host {
+
+class AtomicHistogram;
 
 enum class MetricKind { kCounter = 0, kGauge = 1, kHistogram = 2 };
 
@@ -38,7 +39,7 @@ class MetricSeries {
   friend class MetricsRegistry;
   prometheus::Counter* counter_ = nullptr;
   prometheus::Gauge* gauge_ = nullptr;
-  prometheus::Histogram* histogram_ = nullptr;
+  AtomicHistogram* histogram_ = nullptr;
 };
 
 class MetricsRegistry {
