@@ -26,16 +26,10 @@ static oaio_status pt_call(void* instance, oaio_call* call, oaio_error* error) {
 }
 
 static oaio_status pt_create(oaio_host* host, oaio_str config, void** instance, oaio_error* error) {
-  oaio_target_desc t;
   (void)config;
   (void)error;
-  memset(&t, 0, sizeof t);
-  t.struct_size = sizeof t;
-  t.name.data = PASSTHROUGH_NAME;
-  t.name.len = sizeof(PASSTHROUGH_NAME) - 1;
-  t.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
   *instance = &g_instance;
-  return g_api->register_target(host, &t);
+  return tp_register_target(host, PASSTHROUGH_NAME, sizeof(PASSTHROUGH_NAME) - 1, OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM);
 }
 
 #define tp_call pt_call

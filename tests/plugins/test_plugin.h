@@ -37,6 +37,17 @@ static void tp_cancel(void* instance, oaio_call* call) {
 
 #define TP_STR(s) {s, sizeof(s) - 1}
 
+/* Registers the one target `name` (a string literal) with `flows`: the create hook of
+ * the test plugins that serve a target. */
+static inline oaio_status tp_register_target(oaio_host* host, const char* name, size_t name_len, uint32_t flows) {
+  oaio_target_desc t = {0};
+  t.struct_size = sizeof t;
+  t.name.data = name;
+  t.name.len = name_len;
+  t.flows = flows;
+  return g_api->register_target(host, &t);
+}
+
 /* The call hook of plugin NAME. */
 #define TEST_PLUGIN_CALL(NAME)                                                  \
   static oaio_status tp_call(void* instance, oaio_call* call, oaio_error* error) { \

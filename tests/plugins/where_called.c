@@ -23,15 +23,10 @@ static oaio_status wc_call(void* instance, oaio_call* call, oaio_error* error) {
 }
 
 static oaio_status wc_create(oaio_host* host, oaio_str config, void** instance, oaio_error* error) {
-  oaio_target_desc t = {0};
   (void)config;
   (void)error;
-  t.struct_size = sizeof t;
-  t.name.data = WHERE_CALLED_NAME;
-  t.name.len = sizeof(WHERE_CALLED_NAME) - 1;
-  t.flows = OAIO_FLOW_INVOKE;
   *instance = &g_instance;
-  return g_api->register_target(host, &t);
+  return tp_register_target(host, WHERE_CALLED_NAME, sizeof(WHERE_CALLED_NAME) - 1, OAIO_FLOW_INVOKE);
 }
 
 #define tp_call wc_call
