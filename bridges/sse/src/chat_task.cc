@@ -56,15 +56,9 @@ CURL* ChatTask::begin() {
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, request_.body.data());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ChatTask::on_write);
-  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ChatTask::on_header);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curl_error_);
-  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ep.connect_timeout_ms));
+  set_stream_options(easy_, &ChatTask::on_write, this, curl_error_, static_cast<long>(ep.connect_timeout_ms));
   if (ep.request_timeout_ms > 0) curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(ep.request_timeout_ms));
   last_data_ = Clock::now();
   return easy_;

@@ -15,6 +15,17 @@ bool global_init() {
 
 }  // namespace
 
+void set_stream_options(CURL* easy, curl_write_callback write, void* data, char* error_buffer,
+                        long connect_timeout_ms) {
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, data);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+}
+
 CurlLoop::CurlLoop() = default;
 
 CurlLoop::~CurlLoop() { stop(); }

@@ -43,6 +43,13 @@ class LoopTask {
   }
 };
 
+// Sets what every streaming transfer of this bridge has in common on `easy`: the body
+// goes to write(data), libcurl's error text to `error_buffer` (CURL_ERROR_SIZE bytes),
+// no signals (the loop is a thread), TCP keep-alive, http and https only, and the
+// connect timeout.
+void set_stream_options(CURL* easy, curl_write_callback write, void* data, char* error_buffer,
+                        long connect_timeout_ms);
+
 class CurlLoop {
  public:
   CurlLoop();

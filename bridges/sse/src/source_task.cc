@@ -50,15 +50,9 @@ CURL* SourceTask::begin() {
   curl_easy_setopt(easy_, CURLOPT_URL, config_.url.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &SourceTask::on_write);
-  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, curl_error_);
-  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout_ms));
+  set_stream_options(easy_, &SourceTask::on_write, this, curl_error_, static_cast<long>(config_.connect_timeout_ms));
   last_data_ = Clock::now();
   return easy_;
 }
