@@ -761,13 +761,15 @@ TEST_F(GatewayTest, MetricsExposeTheRecordedFamilies) {
   ASSERT_TRUE(post("/v1/agents/nobody/invoke", "{}"));
   std::string text;
   std::string content_type;
-  // The access counter is recorded after each response is written: poll for it.
+  // The access counter is recorded after each response is written, on the thread of
+  // that response's connection: poll until both requests are counted (the first one's
+  // count may come after the second's).
   ASSERT_TRUE(wait_until([&] {
     auto r = http_->Get("/metrics");
     if (!r || r->status != 200) return false;
     text = r->body;
     content_type = r->get_header_value("Content-Type");
-    return text.find(R"(status="404")") != std::string::npos;
+    return text.find(R"(status="404")") != std::string::npos && text.find(R"(status="200")") != std::string::npos;
   })) << text;
   EXPECT_EQ(content_type, "text/plain; version=0.0.4");
   EXPECT_THAT(text, HasSubstr(R"(oaio_http_requests_total{route="/v1/agents/{target}/invoke",status="200"} 1)"));
