@@ -330,15 +330,28 @@ bool Supervisor::all_running() const {
   return true;
 }
 
-void Supervisor::changed() { cv_.notify_all(); }
+void Supervisor::changed() {
+  {
+    std::lock_guard lock(mu_);
+    ++changes_;
+  }
+  cv_.notify_all();
+}
 
 bool Supervisor::wait_for(const std::function<bool(const std::vector<BridgeStatus>&)>& pred,
                           std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    // The change count is read before the predicate looks: a change in between makes
+    // the wait below return at once instead of missing its notification.
+    std::uint64_t seen;
+    {
+      std::lock_guard lock(mu_);
+      seen = changes_;
+    }
     if (pred(status())) return true;
     std::unique_lock lock(mu_);
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+    if (!cv_.wait_until(lock, deadline, [&] { return changes_ != seen; })) {
       lock.unlock();
       return pred(status());
     }

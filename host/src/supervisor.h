@@ -87,6 +87,7 @@ class Supervisor {
   mutable std::condition_variable cv_;
   std::vector<std::unique_ptr<Runner>> runners_;  // guarded by mu_
   bool started_ = false;                         // guarded by mu_
+  std::uint64_t changes_ = 0;                    // guarded by mu_; bumped by changed()
   std::atomic<bool> fatal_{false};
 };
 
