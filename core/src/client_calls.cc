@@ -61,7 +61,7 @@ Result<Envelope> WaitingInvoke::wait(std::chrono::milliseconds timeout) {
     if (!forever && left.count() <= 0) return invoke_timed_out(target_, timeout);
     switch (inbox_->next(left, &msg)) {
       case PullSubscription::Wait::kTimeout:
-        return invoke_timed_out(target_, timeout);
+        break;  // nats.c may wake a little early (millisecond clock): the loop checks the deadline
       case PullSubscription::Wait::kClosed: {
         std::lock_guard lock(mu_);
         return failure_ ? *failure_ : Status::transport("the reply inbox of \"" + target_ + "\" was closed");
