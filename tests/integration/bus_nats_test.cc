@@ -172,6 +172,28 @@ TEST_P(BusNatsTest, BlockingInvokeReportsAnUndecodableReplyAndTimesOut) {
   EXPECT_LT(took, std::chrono::seconds(2));
 }
 
+// Closing the client's connection while a blocking invoke waits ends the wait at once.
+TEST_P(BusNatsTest, ClosingTheConnectionEndsAWaitingInvoke) {
+  std::atomic<bool> release{false};
+  auto slow = srv_->handle_invoke("slow", sync_invoke([&](Call&) -> Result<Envelope> {
+                                    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                    return result_payload("1");
+                                  }));
+  ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
+  CallOptions opts;
+  opts.timeout = std::chrono::seconds(20);
+  std::optional<Result<Envelope>> result;
+  std::thread caller([&] { result.emplace(cli_->invoke_payload("slow", "{}", opts)); });
+  EXPECT_TRUE(test::wait_until([&] { return srv_->stats().requests_handled == 1; }));
+  auto closed_at = std::chrono::steady_clock::now();
+  client_transport_->close();
+  caller.join();
+  release = true;  // before any assertion can return: the server's shutdown waits for the handler
+  EXPECT_LT(std::chrono::steady_clock::now() - closed_at, std::chrono::seconds(2));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), ErrorCode::kTransportFailure) << result->status().to_string();
+}
+
 TEST_P(BusNatsTest, GarbageAndWronglyTypedFramesAreDroppedAndCounted) {
   auto sub = srv_->handle_invoke("echo", echo());
   ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
