@@ -82,9 +82,10 @@ TEST_P(BusNatsTest, NoHandlerFailsWellUnderASecond) {
 }
 
 TEST_P(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
-  std::atomic<bool> release{false};
-  auto slow = srv_->handle_invoke("slow", sync_invoke([&](Call&) -> Result<Envelope> {
-                                    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Shared with the handler, which outlives this body when an assertion returns early.
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto slow = srv_->handle_invoke("slow", sync_invoke([release](Call&) -> Result<Envelope> {
+                                    while (!*release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
                                     return result_payload("1");
                                   }));
   auto fast = srv_->handle_invoke("echo", echo());
@@ -124,7 +125,7 @@ TEST_P(BusNatsTest, ServerKilledMidCallFailsFastThenReconnects) {
     EXPECT_LT(blocking_returned - killed_at, std::chrono::seconds(2));
   }
   EXPECT_LT(std::chrono::steady_clock::now() - killed_at, std::chrono::seconds(2));
-  release = true;
+  *release = true;
 
   // During the outage calls fail fast rather than time out.
   auto during = cli_->invoke_payload("echo", "{}", opts);
@@ -174,9 +175,11 @@ TEST_P(BusNatsTest, BlockingInvokeReportsAnUndecodableReplyAndTimesOut) {
 
 // Closing the client's connection while a blocking invoke waits ends the wait at once.
 TEST_P(BusNatsTest, ClosingTheConnectionEndsAWaitingInvoke) {
-  std::atomic<bool> release{false};
-  auto slow = srv_->handle_invoke("slow", sync_invoke([&](Call&) -> Result<Envelope> {
-                                    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Shared with the handler, which may still be looking at it after this body returns
+  // (the server bus is torn down by the fixture, after the test).
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto slow = srv_->handle_invoke("slow", sync_invoke([release](Call&) -> Result<Envelope> {
+                                    while (!*release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
                                     return result_payload("1");
                                   }));
   ASSERT_TRUE(server_transport_->flush(std::chrono::seconds(2)).ok());
@@ -188,7 +191,7 @@ TEST_P(BusNatsTest, ClosingTheConnectionEndsAWaitingInvoke) {
   auto closed_at = std::chrono::steady_clock::now();
   client_transport_->close();
   caller.join();
-  release = true;  // before any assertion can return: the server's shutdown waits for the handler
+  *release = true;  // before any assertion can return: the server's shutdown waits for the handler
   EXPECT_LT(std::chrono::steady_clock::now() - closed_at, std::chrono::seconds(2));
   ASSERT_TRUE(result.has_value());
   EXPECT_EQ(result->status().code(), ErrorCode::kTransportFailure) << result->status().to_string();
