@@ -230,7 +230,10 @@ typedef struct oaio_host_api {
   oaio_status (*call_info)(oaio_call* call, oaio_call_info* info);
   /* Completes the call successfully: the final reply with `payload` (raw JSON; len 0 =
    * none). Exactly one of complete/fail ends a call; later ones return OAIO_ERR_CLOSED.
-   * A completion after a cancel is accepted and dropped. */
+   * A completion after a cancel is accepted and dropped. A payload that is not valid
+   * JSON never reaches the caller as such: the caller gets a CODEC_FAILURE error. For a
+   * caller reading a stream, complete then returns OAIO_ERR_CODEC; for an Invoke
+   * caller the bus finds it while encoding the reply, after complete returned OK. */
   oaio_status (*complete)(oaio_call* call, oaio_str payload);
   /* Completes the call with an error reply. */
   oaio_status (*fail)(oaio_call* call, const oaio_error* error);
