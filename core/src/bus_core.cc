@@ -178,11 +178,14 @@ void BusCore::invoke_async(std::string_view target, Envelope request, CallOption
   auto inbox_sub = transport_->subscribe(inbox, {}, [pending](const TransportMessage& m) { pending->on_message(m); });
   if (!inbox_sub.ok()) return pending->fail(inbox_sub.status());
   pending->start(effective_timeout(options.timeout), std::move(inbox_sub).value());
-  // [E1]: the NATS reply subject lets the server answer 503 when nobody serves the target.
-  bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
-  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
-                                    bytes.text());
+  Status sent = send_request(subject.value(), inbox, bytes.text());
   if (!sent.ok()) pending->fail(sent);
+}
+
+Status BusCore::send_request(const std::string& subject, const std::string& inbox, std::string_view bytes) {
+  // [E1]: the NATS reply subject lets the server answer 503 when nobody serves the target.
+  const bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
+  return transport_->publish(subject, fast_fail ? std::string_view(inbox) : std::string_view(), bytes);
 }
 
 std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, Envelope& request,
@@ -202,9 +205,7 @@ std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, En
   auto call = std::make_shared<WaitingInvoke>(call_context(), std::string(target), std::move(pull).value());
   register_call(call->id(), call);
   if (shut_down_) return Status::transport("bus closed");  // a shutdown that missed the registration
-  const bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
-  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
-                                    bytes.text());
+  Status sent = send_request(subject.value(), inbox, bytes.text());
   if (!sent.ok()) return sent;
   return call->wait(effective_timeout(options.timeout));
 }
@@ -258,9 +259,7 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
     return cancel_fn;
   }
   call->start(std::move(inbox_sub).value());
-  bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
-  Status sent = transport_->publish(subject.value(), fast_fail ? std::string_view(inbox) : std::string_view(),
-                                    bytes.text());
+  Status sent = send_request(subject.value(), inbox, bytes.text());
   if (!sent.ok()) call->fail(sent);
   return cancel_fn;
 }

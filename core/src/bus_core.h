@@ -116,6 +116,9 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result);
   void reply_error(const Envelope& request, const Status& error, bool is_stream);
   Status publish_reply(const std::string& reply_to, const Envelope& frame);
+  // Publishes an encoded request to `subject`; the call's replies go to `inbox` (given
+  // as the NATS reply subject too when [E1] fast-fail is on).
+  Status send_request(const std::string& subject, const std::string& inbox, std::string_view bytes);
   void start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval);
   // The writer of one served stream (or of an Invoke caller of a serve_invoke target:
   // `invoke_mode`), publishing its frames to the request's reply_to.

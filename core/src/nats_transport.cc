@@ -168,9 +168,8 @@ int status_of(natsMsg* msg) {
   return std::atoi(value);
 }
 
-void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
-  MsgPtr msg(raw);
-  auto* ctx = static_cast<SubContext*>(closure);
+// The transport's view of a nats.c message (valid while `raw` lives).
+TransportMessage view_of(natsMsg* raw) {
   TransportMessage m;
   m.subject = natsMsg_GetSubject(raw);
   if (const char* reply = natsMsg_GetReply(raw); reply != nullptr) m.reply = reply;
@@ -180,6 +179,20 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure)
   } else {
     m.status = status_of(raw);
   }
+  return m;
+}
+
+// A failed nats.c subscribe as a Status: a bad subject is the caller's error.
+Status subscribe_failed(std::string_view subject, natsStatus s) {
+  const std::string text = fmt::format("nats subscribe {}: {}", subject, nats_error_text(s));
+  if (s == NATS_INVALID_SUBJECT || s == NATS_INVALID_ARG) return Status::invalid(text);
+  return Status::transport(text);
+}
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
+  MsgPtr msg(raw);
+  auto* ctx = static_cast<SubContext*>(closure);
+  const TransportMessage m = view_of(raw);
   // The handler runs on a nats.c thread: an exception must not unwind into C.
   try {
     ctx->handler(m);
@@ -246,14 +259,7 @@ class NatsPullSubscription final : public PullSubscription {
     }
     if (s != NATS_OK) return Wait::kClosed;  // unsubscribed (interrupt) or connection closed
     msg_.reset(raw);
-    out->subject = natsMsg_GetSubject(raw);
-    if (const char* reply = natsMsg_GetReply(raw); reply != nullptr) out->reply = reply;
-    const int len = natsMsg_GetDataLength(raw);
-    if (len > 0) {
-      out->data = std::string_view(natsMsg_GetData(raw), static_cast<std::size_t>(len));
-    } else {
-      out->status = status_of(raw);
-    }
+    *out = view_of(raw);
     return Wait::kMessage;
   }
 
@@ -341,11 +347,7 @@ class NatsTransport final : public Transport {
     const std::string subj(subject);
     natsSubscription* raw = nullptr;
     const natsStatus s = natsConnection_SubscribeSync(&raw, nc_, subj.c_str());
-    if (s != NATS_OK) {
-      const std::string text = fmt::format("nats subscribe {}: {}", subject, nats_error_text(s));
-      if (s == NATS_INVALID_SUBJECT || s == NATS_INVALID_ARG) return Status::invalid(text);
-      return Status::transport(text);
-    }
+    if (s != NATS_OK) return subscribe_failed(subject, s);
     natsSubscription_SetPendingLimits(raw, kMaxPendingMsgs, kMaxPendingBytes);
     return std::unique_ptr<PullSubscription>(std::make_unique<NatsPullSubscription>(raw));
   }
@@ -392,11 +394,7 @@ class NatsTransport final : public Transport {
       const std::string group(queue);
       s = natsConnection_QueueSubscribe(&raw, nc_, subj.c_str(), group.c_str(), on_message, ctx.get());
     }
-    if (s != NATS_OK) {
-      const std::string text = fmt::format("nats subscribe {}: {}", subject, nats_error_text(s));
-      if (s == NATS_INVALID_SUBJECT || s == NATS_INVALID_ARG) return Status::invalid(text);
-      return Status::transport(text);
-    }
+    if (s != NATS_OK) return subscribe_failed(subject, s);
     auto sub = std::make_unique<NatsSubscription>(raw);
     if (natsSubscription_SetOnCompleteCB(raw, on_sub_complete, ctx.get()) != NATS_OK) {
       // The connection closed in between. A handler call may still be running on the
