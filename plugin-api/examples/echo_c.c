@@ -153,32 +153,6 @@ static const char* skip_value(const char* p, const char* end, int depth) {
   }
 }
 
-/* Finds member `key` (plain ASCII) of the object [p, end); sets [*v, *vend). 1 = found. */
-static int find_member(const char* p, const char* end, const char* key, const char** v, const char** vend) {
-  size_t klen = strlen(key);
-  p = ws(p, end);
-  if (p == end || *p != '{') return 0;
-  p = ws(p + 1, end);
-  while (p < end && *p == '"') {
-    const char* k = p + 1;
-    const char* kend = skip_string(p, end);
-    const char* val;
-    if (!kend) return 0;
-    p = ws(kend, end);
-    if (p == end || *p++ != ':') return 0;
-    val = ws(p, end);
-    if (!(p = skip_value(val, end, 0))) return 0;
-    if ((size_t)(kend - 1 - k) == klen && !memcmp(k, key, klen)) {
-      *v = val;
-      *vend = p;
-      return 1;
-    }
-    p = ws(p, end);
-    if (p < end && *p == ',') p = ws(p + 1, end);
-  }
-  return 0;
-}
-
 /* A top-level member looked for by scan_payload: v stays NULL when it is absent. */
 typedef struct member {
   const char* key; /* plain ASCII */
@@ -389,16 +363,18 @@ static oaio_status code_from_name(const char* s, size_t n) {
 
 /* Fails `call` as the payload's "fail" object [v, vend) asks. */
 static void respond_fail(oaio_call* call, const char* v, const char* vend) {
-  const char *x, *xend;
+  member m[4] = {{"code", NULL, NULL}, {"retryable", NULL, NULL}, {"retry_after_ms", NULL, NULL}, {"message", NULL, NULL}};
+  const member *code_m = &m[0], *retryable_m = &m[1], *retry_after_m = &m[2], *message_m = &m[3];
   buf code = {0}, msg = {0};
   oaio_status status = OAIO_ERR_AGENT_UNAVAILABLE;
   int32_t retryable = -1;
   unsigned long retry_after = 0;
-  if (find_member(v, vend, "code", &x, &xend) && *x == '"' && decode_string(x, xend, &code))
+  (void)scan_payload(v, vend, m, 4); /* [v, vend) is a value of the already checked payload */
+  if (code_m->v && *code_m->v == '"' && decode_string(code_m->v, code_m->vend, &code))
     status = code_from_name(code.data, code.len);
-  if (find_member(v, vend, "retryable", &x, &xend)) retryable = *x == 't' ? 1 : *x == 'f' ? 0 : -1;
-  if (find_member(v, vend, "retry_after_ms", &x, &xend) && !parse_uint(x, xend, &retry_after)) retry_after = 0;
-  if (!(find_member(v, vend, "message", &x, &xend) && *x == '"' && decode_string(x, xend, &msg)))
+  if (retryable_m->v) retryable = *retryable_m->v == 't' ? 1 : *retryable_m->v == 'f' ? 0 : -1;
+  if (retry_after_m->v && !parse_uint(retry_after_m->v, retry_after_m->vend, &retry_after)) retry_after = 0;
+  if (!(message_m->v && *message_m->v == '"' && decode_string(message_m->v, message_m->vend, &msg)))
     buf_adds(&msg, "echo_c: failed as asked");
   buf_add(&msg, "", 1); /* NUL for fail_call */
   if (status == OAIO_OK)
@@ -521,20 +497,21 @@ static void echo_free(echo* e) {
 static oaio_status parse_config(echo* e, oaio_str config, oaio_error* error) {
   const char* p = config.data;
   const char* end = p + config.len;
-  const char *v, *vend;
+  member m[3] = {{"delay_ms", NULL, NULL}, {"chunk_size", NULL, NULL}, {"target", NULL, NULL}};
+  const member *delay = &m[0], *chunk = &m[1], *target_m = &m[2];
   buf target = {0};
   if (ws(p, end) == end) { /* no config: all defaults */
     p = "{}";
     end = p + 2;
   }
-  if (*ws(p, end) != '{' || !(v = skip_value(p, end, 0)) || ws(v, end) != end)
+  if (*ws(p, end) != '{' || !scan_payload(p, end, m, 3))
     return set_error(error, OAIO_ERR_INVALID_REQUEST, "echo_c: config must be a JSON object");
-  if (find_member(p, end, "delay_ms", &v, &vend) && !parse_uint(v, vend, &e->delay_ms))
+  if (delay->v && !parse_uint(delay->v, delay->vend, &e->delay_ms))
     return set_error(error, OAIO_ERR_INVALID_REQUEST, "echo_c: delay_ms must be an integer >= 0");
-  if (find_member(p, end, "chunk_size", &v, &vend) && (!parse_uint(v, vend, &e->chunk_size) || e->chunk_size == 0))
+  if (chunk->v && (!parse_uint(chunk->v, chunk->vend, &e->chunk_size) || e->chunk_size == 0))
     return set_error(error, OAIO_ERR_INVALID_REQUEST, "echo_c: chunk_size must be an integer >= 1");
-  if (find_member(p, end, "target", &v, &vend)) {
-    if (*v != '"' || !decode_string(v, vend, &target) || target.len == 0) {
+  if (target_m->v) {
+    if (*target_m->v != '"' || !decode_string(target_m->v, target_m->vend, &target) || target.len == 0) {
       free(target.data);
       return set_error(error, OAIO_ERR_INVALID_REQUEST, "echo_c: target must be a non-empty string");
     }
