@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "envelope_settle.h"
 #include "json_scan.h"
 #include "oaio/envelope.h"
 
@@ -112,20 +113,8 @@ Status Decoder::string_field(std::string_view key, std::string* out) {
 }
 
 Status Decoder::occurred_at(Envelope* env) {
-  std::string& ts = env->occurred_at;
-  OAIO_RETURN_IF_ERROR(string_field("occurred_at", &ts));
-  if (ts.empty()) return Status();
-  auto t = parse_timestamp(ts);
-  if (!t) {
-    ts.clear();  // WIRE.md §1.4: unknown, but the frame is kept
-    return Status();
-  }
-  // Already Go's UTC form (Z, 1..9 fraction digits without a trailing zero)? Keep the
-  // bytes and skip formatting: that is what every Go and C++ peer sends.
-  const std::size_t dot = ts.find('.');
-  const bool canonical = ts.back() == 'Z' &&
-                         (dot == std::string::npos || (ts.size() - dot - 2 <= 9 && ts[ts.size() - 2] != '0'));
-  if (!canonical) ts = format_timestamp(*t);
+  OAIO_RETURN_IF_ERROR(string_field("occurred_at", &env->occurred_at));
+  detail::normalize_occurred_at(&env->occurred_at);
   return Status();
 }
 

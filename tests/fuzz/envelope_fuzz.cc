@@ -9,6 +9,10 @@
 //     and encoding that again gives the same bytes.
 //  4. The error-payload codec and metadata accessors never crash, and
 //     encode_error_payload always produces valid JSON.
+//  5. settle_envelope (how the in-process transport hands envelopes over) leaves an
+//     envelope exactly as decode(encode()) would, or fails with the encoder's status:
+//     for the decoded envelope, and for envelopes carrying the raw input as payload,
+//     metadata value, string field and timestamp.
 // A violated property calls abort(), which libFuzzer reports as a crash.
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "envelope_settle.h"
 #include "json_scan.h"
 #include "oaio/envelope.h"
 
@@ -133,6 +138,36 @@ void check_round_trip(const oaio::Envelope& env, bool oracle_ok) {
   check(twice.ok() && *twice == out, "encoding is not stable", out);
 }
 
+void check_settle(const oaio::Envelope& env) {
+  oaio::Envelope settled = env;
+  const oaio::Status status = oaio::detail::settle_envelope(&settled);
+  auto encoded = oaio::encode_envelope(env);
+  if (!encoded.ok()) {
+    check(status == encoded.status(), "settle and encode fail differently", status.to_string());
+    return;
+  }
+  check(status.ok(), "settle failed where encode did not", status.to_string());
+  auto decoded = oaio::decode_envelope(*encoded);
+  check(decoded.ok(), "encoder output does not decode", *encoded);
+  if (env.event_id.empty()) decoded->event_id = settled.event_id;
+  if (env.occurred_at.empty()) decoded->occurred_at = settled.occurred_at;
+  check_equal(settled, *decoded, *encoded);
+}
+
+void check_settle_with_input(std::string_view in) {
+  oaio::Envelope env;
+  env.event_type = "fuzz.happened";
+  env.payload = std::string(in);
+  check_settle(env);
+  env.payload.clear();
+  env.metadata.emplace("k", std::string(in));
+  check_settle(env);
+  env.metadata.clear();
+  env.session_id = std::string(in);
+  env.occurred_at = std::string(in);
+  check_settle(env);
+}
+
 void exercise_side_apis(std::string_view in, bool oracle_ok, const oaio::Envelope* env) {
   const oaio::Status from_raw = oaio::decode_error_payload(in);
   check(!from_raw.ok(), "decode_error_payload returned OK");
@@ -159,6 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const bool oracle_ok = nlohmann::json::accept(in.begin(), in.end());
   check_validity_verdict(in, oracle_ok);
+  check_settle_with_input(in);
 
   auto decoded = oaio::decode_envelope(in);
   if (!decoded.ok()) {
@@ -168,6 +204,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check(oaio::is_valid_json(in), "decode accepted invalid JSON", in);
   check_round_trip(*decoded, oracle_ok);
+  check_settle(*decoded);
   exercise_side_apis(in, oracle_ok, &*decoded);
   return 0;
 }
