@@ -28,7 +28,7 @@ Result<Envelope> Bus::invoke(std::string_view target, Envelope request, CallOpti
   return invoke_blocking(target, std::move(request), std::move(options));
 }
 
-Result<Envelope> Bus::invoke_blocking(std::string_view target, Envelope request, CallOptions options) {
+Result<Envelope> Bus::invoke_blocking(std::string_view target, Envelope&& request, CallOptions options) {
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;
@@ -36,7 +36,7 @@ Result<Envelope> Bus::invoke_blocking(std::string_view target, Envelope request,
     std::atomic<bool> ready{false};          // set after result, for polling
   };
   auto slot = std::make_shared<Slot>();
-  invoke_async(target, std::move(request), options, [slot](Result<Envelope> r) {
+  invoke_async(target, std::move(request), options, [slot](Result<Envelope>&& r) {
     {
       std::lock_guard lock(slot->mu);
       slot->result.emplace(std::move(r));

@@ -7,7 +7,7 @@
 #include "call_impl.h"
 #include "oaio/subject.h"
 #include "reply_builder.h"
-#include "scratch_buffer.h"
+#include "envelope_io.h"
 #include "stream_writer_impl.h"
 
 namespace oaio::detail {
@@ -159,7 +159,7 @@ void BusCore::fail_all_calls(const Status& status) {
   for (auto& c : calls) c->fail(status);
 }
 
-void BusCore::invoke_async(std::string_view target, Envelope request, CallOptions options,
+void BusCore::invoke_async(std::string_view target, Envelope&& request, CallOptions options,
                            std::function<void(Result<Envelope>)> done) {
   calls_made_.fetch_add(1, std::memory_order_relaxed);
   if (shut_down_) return done(Status::transport("bus closed"));
@@ -167,25 +167,25 @@ void BusCore::invoke_async(std::string_view target, Envelope request, CallOption
   if (!subject.ok()) return done(subject.status());
   std::string inbox = transport_->new_inbox();
   request.reply_to = inbox;
-  ScratchBuffer bytes;
-  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) {
-    return done(s.with_prefix("cannot encode request"));
-  }
+  OutgoingEnvelope out(*transport_);
+  if (Status s = out.prepare(request); !s.ok()) return done(s.with_prefix("cannot encode request"));
 
   auto pending = std::make_shared<PendingInvoke>(call_context(), std::string(target), std::move(done));
   register_call(pending->id(), pending);
   // The inbox callback owns the call until it completes (completion unsubscribes).
-  auto inbox_sub = transport_->subscribe(inbox, {}, [pending](const TransportMessage& m) { pending->on_message(m); });
+  auto inbox_sub =
+      transport_->subscribe_envelopes(inbox, {}, [pending](const TransportMessage& m) { pending->on_message(m); });
   if (!inbox_sub.ok()) return pending->fail(inbox_sub.status());
   pending->start(effective_timeout(options.timeout), std::move(inbox_sub).value());
-  Status sent = send_request(subject.value(), inbox, bytes.text());
+  Status sent = send_request(subject.value(), inbox, out, request);
   if (!sent.ok()) pending->fail(sent);
 }
 
-Status BusCore::send_request(const std::string& subject, const std::string& inbox, std::string_view bytes) {
+Status BusCore::send_request(const std::string& subject, const std::string& inbox, OutgoingEnvelope& out,
+                             Envelope& request) {
   // [E1]: the NATS reply subject lets the server answer 503 when nobody serves the target.
   const bool fast_fail = options_.fast_fail_no_handler && transport_->capabilities().no_responders;
-  return transport_->publish(subject, fast_fail ? std::string_view(inbox) : std::string_view(), bytes);
+  return out.send(subject, fast_fail ? std::string_view(inbox) : std::string_view(), request);
 }
 
 std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, Envelope& request,
@@ -200,17 +200,17 @@ std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, En
   auto subject = prepare_outbound(target, request, options);
   if (!subject.ok()) return subject.status();
   request.reply_to = inbox;
-  ScratchBuffer bytes;
-  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) return s.with_prefix("cannot encode request");
+  OutgoingEnvelope out(*transport_);
+  if (Status s = out.prepare(request); !s.ok()) return s.with_prefix("cannot encode request");
   auto call = std::make_shared<WaitingInvoke>(call_context(), std::string(target), std::move(pull).value());
   register_call(call->id(), call);
   if (shut_down_) return Status::transport("bus closed");  // a shutdown that missed the registration
-  Status sent = send_request(subject.value(), inbox, bytes.text());
+  Status sent = send_request(subject.value(), inbox, out, request);
   if (!sent.ok()) return sent;
   return call->wait(effective_timeout(options.timeout));
 }
 
-CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
+CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope&& request, CallOptions options,
                                       FrameHandler on_frame, StreamEndHandler on_end) {
   calls_made_.fetch_add(1, std::memory_order_relaxed);
   auto noop = [](std::string_view) {};
@@ -231,8 +231,8 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   auto hb = options.heartbeat.count();
   bool heartbeat_on = hb >= 250 && hb <= 60000;
   if (heartbeat_on) request.metadata[std::string(meta_key::kHeartbeatMs)] = std::to_string(hb);
-  ScratchBuffer bytes;
-  if (Status s = encode_envelope(request, bytes.get()); !s.ok()) {
+  OutgoingEnvelope out(*transport_);
+  if (Status s = out.prepare(request); !s.ok()) {
     on_end(s.with_prefix("cannot encode request"));
     return noop;
   }
@@ -253,18 +253,19 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope request,
   CancelFn cancel_fn = [weak_call](std::string_view reason) {
     if (auto c = weak_call.lock()) c->cancel(reason);
   };
-  auto inbox_sub = transport_->subscribe(inbox, {}, [call](const TransportMessage& m) { call->on_message(m); });
+  auto inbox_sub =
+      transport_->subscribe_envelopes(inbox, {}, [call](const TransportMessage& m) { call->on_message(m); });
   if (!inbox_sub.ok()) {
     call->fail(inbox_sub.status());
     return cancel_fn;
   }
   call->start(std::move(inbox_sub).value());
-  Status sent = send_request(subject.value(), inbox, bytes.text());
+  Status sent = send_request(subject.value(), inbox, out, request);
   if (!sent.ok()) call->fail(sent);
   return cancel_fn;
 }
 
-Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view target, Envelope request,
+Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view target, Envelope&& request,
                                                              CallOptions options) {
   auto shared = std::make_shared<ClientStreamImpl::Shared>();
   auto returned = std::make_shared<std::atomic<bool>>(false);
@@ -304,7 +305,7 @@ Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view ta
 // ---------------------------------------------------------------------------------
 // Publish / subscribe
 
-Status BusCore::publish(Envelope event) {
+Status BusCore::publish(Envelope&& event) {
   if (shut_down_) return Status::transport("bus closed");
   if (event.event_type.empty()) return Status::invalid("publish needs an event_type");
   OAIO_RETURN_IF_ERROR(check_subject_name("event type", event.event_type));
@@ -322,10 +323,11 @@ Status BusCore::publish(Envelope event) {
   const std::string& tenant = event.tenant_id.empty() ? options_.tenant : event.tenant_id;
   if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
   if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
-  ScratchBuffer bytes;
-  OAIO_RETURN_IF_ERROR(encode_envelope(event, bytes.get()));
-  OAIO_RETURN_IF_ERROR(
-      transport_->publish(event_subject(options_.prefix, tenant, event.event_type), event.reply_to, bytes.text()));
+  OutgoingEnvelope out(*transport_);
+  OAIO_RETURN_IF_ERROR(out.prepare(event));
+  const std::string subject = event_subject(options_.prefix, tenant, event.event_type);
+  const std::string reply = event.reply_to;
+  OAIO_RETURN_IF_ERROR(out.send(subject, reply, event));
   events_published_.fetch_add(1, std::memory_order_relaxed);
   return Status();
 }
@@ -349,11 +351,11 @@ Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler
   auto shared_handler = std::make_shared<EventHandler>(std::move(handler));
   std::weak_ptr<BusCore> weak = weak_from_this();
   bool run_inline = options.run_inline;
-  auto sub = transport_->subscribe(
+  auto sub = transport_->subscribe_envelopes(
       subject, options.queue, [weak, lane, shared_handler, run_inline, subject](const TransportMessage& msg) {
         auto core = weak.lock();
         if (!core || msg.status != 0) return;
-        auto decoded = decode_envelope(msg.data);
+        auto decoded = receive_envelope(msg);
         if (!decoded.ok()) {
           core->frames_dropped_.fetch_add(1, std::memory_order_relaxed);
           core->log(LogLevel::kWarn, "dropped undecodable event on " + std::string(msg.subject) + ": " +
@@ -416,12 +418,12 @@ Result<Subscription> BusCore::handle(std::string_view target, Handler handler, H
                                         options.max_queue ? options.max_queue : options_.max_queue);
   std::weak_ptr<BusCore> weak_core = weak_from_this();
   std::weak_ptr<Served> weak_served = served;
-  auto sub = transport_->subscribe(invoke_subject(options_.prefix, options_.tenant, target), queue,
-                                   [weak_core, weak_served](const TransportMessage& msg) {
-                                     auto core = weak_core.lock();
-                                     auto s = weak_served.lock();
-                                     if (core && s && s->active) core->on_request(s, msg);
-                                   });
+  auto sub = transport_->subscribe_envelopes(invoke_subject(options_.prefix, options_.tenant, target), queue,
+                                             [weak_core, weak_served](const TransportMessage& msg) {
+                                               auto core = weak_core.lock();
+                                               auto s = weak_served.lock();
+                                               if (core && s && s->active) core->on_request(s, msg);
+                                             });
   if (!sub.ok()) return sub.status();
   served->subscription = std::move(sub).value();
   {
@@ -436,14 +438,14 @@ Result<Subscription> BusCore::handle(std::string_view target, Handler handler, H
 
 void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg) {
   if (msg.status != 0) return;
-  auto decoded = decode_envelope(msg.data);
+  auto decoded = receive_envelope(msg);
   if (!decoded.ok()) {
     frames_dropped_.fetch_add(1, std::memory_order_relaxed);
     log(LogLevel::kWarn, "dropped undecodable request on " + std::string(msg.subject) + ": " +
                              decoded.status().message());
     return;
   }
-  Envelope request = std::move(decoded).value();
+  Envelope& request = decoded.value();
   if (!request.reply_to.empty()) {
     if (Status s = check_subject_name("reply_to", request.reply_to); !s.ok()) {
       frames_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -484,10 +486,10 @@ void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportM
     if (metadata_bool(req.metadata, meta_key::kCancel).value_or(false)) {
       std::weak_ptr<CallImpl> weak_call = call;
       std::string request_id = req.event_id;
-      auto cancel_sub = transport_->subscribe(
+      auto cancel_sub = transport_->subscribe_envelopes(
           cancel_subject(reply_to), {}, [weak, weak_call, request_id](const TransportMessage& m) {
             if (m.status != 0) return;
-            auto cancel = decode_envelope(m.data);
+            auto cancel = receive_envelope(m);
             if (!cancel.ok() || cancel.value().correlation_id != request_id) return;
             auto core = weak.lock();
             auto c = weak_call.lock();
@@ -519,7 +521,7 @@ std::shared_ptr<StreamWriterImpl> BusCore::make_stream_writer(const Envelope& re
   std::string reply_to = request.reply_to;
   return std::make_shared<StreamWriterImpl>(
       request, options_.agent_id,
-      [weak, reply_to](const Envelope& frame) {
+      [weak, reply_to](Envelope& frame) {
         if (reply_to.empty()) return Status();  // fire-and-forget invoke: nothing to answer
         auto core = weak.lock();
         return core ? core->publish_reply(reply_to, frame) : Status::transport("bus closed");
@@ -535,7 +537,7 @@ void BusCore::finish_serving(std::size_t slot) {
   serving_cv_.notify_all();
 }
 
-void BusCore::complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope> result) {
+void BusCore::complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope>&& result) {
   if (!call->mark_completed()) {
     log(LogLevel::kWarn, "handler for \"" + call->target() + "\" completed twice; ignored");
     return;
@@ -560,7 +562,7 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
   LaneTask task = [core, served, call, slot](std::function<void()> release) {
     call->set_release(std::move(release));
     if (core->shut_down_) return core->complete_served(call, slot, Status::unavailable("bus closed before the handler started"));
-    Done done = [core, call, slot](Result<Envelope> result) { core->complete_served(call, slot, std::move(result)); };
+    Done done = [core, call, slot](Result<Envelope>&& result) { core->complete_served(call, slot, std::move(result)); };
     CallScope scope(core->options_.propagate_context ? call.get() : nullptr);
     try {
       served->handler(call, std::move(done));
@@ -581,34 +583,35 @@ void BusCore::dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<Ca
   }
 }
 
-void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result) {
+void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope>&& result) {
   const Envelope& request = call->request();
   if (request.reply_to.empty()) {
     if (!result.ok()) log(LogLevel::kWarn, "handler for \"" + call->target() + "\" failed: " + result.status().to_string());
     return;  // fire-and-forget request: nothing to answer
   }
-  Envelope reply;
+  // The reply is built in place (a shell, or the handler's own envelope): moving an
+  // Envelope costs two dozen string moves.
+  Envelope shell;
+  Envelope* reply = &shell;
   if (!result.ok()) {
-    reply = make_reply_shell(request, event_type::kResponseError, options_.agent_id);
-    reply.payload = encode_error_payload(wire_error(result.status()));
-    reply.is_final = true;
+    fill_reply_shell(shell, request, event_type::kResponseError, options_.agent_id);
+    shell.payload = encode_error_payload(wire_error(result.status()));
+    shell.is_final = true;
+  } else if (Envelope& value = result.value(); value.event_type.empty()) {
+    fill_reply_shell(shell, request, event_type::kResponseFinal, options_.agent_id);
+    shell.payload = std::move(value.payload);
+    shell.metadata = merged_metadata(request.metadata, value.metadata);
+    shell.is_final = true;
   } else {
-    Envelope value = std::move(result).value();
-    if (value.event_type.empty()) {
-      reply = make_reply_shell(request, event_type::kResponseFinal, options_.agent_id);
-      reply.payload = std::move(value.payload);
-      reply.metadata = merged_metadata(request.metadata, value.metadata);
-      reply.is_final = true;
-    } else {
-      reply = std::move(value);
-      complete_reply(reply, request, options_.agent_id);
-    }
+    reply = &value;
+    complete_reply(value, request, options_.agent_id);
   }
-  reply.seq = 0;  // an invoke reply has no seq key
-  Status sent = publish_reply(request.reply_to, reply);
+  reply->seq = 0;  // an invoke reply has no seq key
+  const bool is_error_reply = reply->event_type == event_type::kResponseError;
+  Status sent = publish_reply(request.reply_to, *reply);
   if (!sent.ok()) {
     log(LogLevel::kWarn, "reply to " + request.event_id + " for \"" + call->target() + "\" failed: " + sent.message());
-    if (reply.event_type != event_type::kResponseError &&
+    if (!is_error_reply &&
         (sent.code() == ErrorCode::kCodecFailure || sent.code() == ErrorCode::kInvalidRequest)) {
       // The result could not be sent (bad JSON, too large): tell the caller instead of
       // letting it time out.
@@ -626,11 +629,11 @@ void BusCore::reply_error(const Envelope& request, const Status& error, bool /*i
   if (!sent.ok()) log(LogLevel::kWarn, "error reply to " + request.event_id + " failed: " + sent.message());
 }
 
-Status BusCore::publish_reply(const std::string& reply_to, const Envelope& frame) {
+Status BusCore::publish_reply(const std::string& reply_to, Envelope& frame) {
   if (shut_down_) return Status::transport("bus closed");
-  ScratchBuffer bytes;
-  OAIO_RETURN_IF_ERROR(encode_envelope(frame, bytes.get()));
-  Status s = transport_->publish(reply_to, {}, bytes.text());
+  OutgoingEnvelope out(*transport_);
+  OAIO_RETURN_IF_ERROR(out.prepare(frame));
+  Status s = out.send(reply_to, {}, frame);
   if (s.ok()) replies_sent_.fetch_add(1, std::memory_order_relaxed);
   return s;
 }
@@ -685,7 +688,7 @@ void BusForwarder::invoke_async(std::string_view target, Envelope request, CallO
                                 std::function<void(Result<Envelope>)> done) {
   core_->invoke_async(target, std::move(request), options, std::move(done));
 }
-Result<Envelope> BusForwarder::invoke_blocking(std::string_view target, Envelope request, CallOptions options) {
+Result<Envelope> BusForwarder::invoke_blocking(std::string_view target, Envelope&& request, CallOptions options) {
   if (auto reply = core_->invoke_wait(target, request, options)) return std::move(*reply);
   return Bus::invoke_blocking(target, std::move(request), std::move(options));
 }

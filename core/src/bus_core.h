@@ -23,6 +23,7 @@
 namespace oaio::detail {
 
 class CallImpl;
+class OutgoingEnvelope;
 class StreamWriterImpl;
 class BusCore;
 
@@ -39,7 +40,7 @@ class BusForwarder final : public Bus {
 
   void invoke_async(std::string_view target, Envelope request, CallOptions options,
                     std::function<void(Result<Envelope>)> done) override;
-  Result<Envelope> invoke_blocking(std::string_view target, Envelope request, CallOptions options) override;
+  Result<Envelope> invoke_blocking(std::string_view target, Envelope&& request, CallOptions options) override;
   CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options, FrameHandler on_frame,
                                StreamEndHandler on_end) override;
   Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
@@ -73,17 +74,19 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   // The internal Bus view handed to handlers as Call::bus().
   Bus& view() { return *view_; }
 
-  void invoke_async(std::string_view target, Envelope request, CallOptions options,
+  // The core's entry points take envelopes by rvalue reference: an Envelope is two
+  // dozen strings, and each by-value layer would move them all once more.
+  void invoke_async(std::string_view target, Envelope&& request, CallOptions options,
                     std::function<void(Result<Envelope>)> done);
   // A blocking Invoke that takes its reply on the calling thread, when the transport
   // offers pull subscriptions (see PullSubscription); nullopt when it cannot, with
   // `request` untouched: the caller then uses invoke_async.
   std::optional<Result<Envelope>> invoke_wait(std::string_view target, Envelope& request, const CallOptions& options);
-  CancelFn stream_invoke_async(std::string_view target, Envelope request, CallOptions options,
+  CancelFn stream_invoke_async(std::string_view target, Envelope&& request, CallOptions options,
                                FrameHandler on_frame, StreamEndHandler on_end);
-  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
+  Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope&& request,
                                                       CallOptions options);
-  Status publish(Envelope event);
+  Status publish(Envelope&& event);
   Result<Subscription> subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options);
   Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options);
   void use(Middleware middleware);
@@ -110,15 +113,16 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call);
   // A handler's completion (its Done, or the exception it threw): the reply or the
   // stream's end, cleanups, serving_ and the lane slot. Once per call.
-  void complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope> result);
+  void complete_served(const std::shared_ptr<CallImpl>& call, std::size_t slot, Result<Envelope>&& result);
   // The call in serving_ slot `slot` is complete: drain may be waiting for it.
   void finish_serving(std::size_t slot);
-  void complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope> result);
+  void complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Envelope>&& result);
   void reply_error(const Envelope& request, const Status& error, bool is_stream);
-  Status publish_reply(const std::string& reply_to, const Envelope& frame);
-  // Publishes an encoded request to `subject`; the call's replies go to `inbox` (given
-  // as the NATS reply subject too when [E1] fast-fail is on).
-  Status send_request(const std::string& subject, const std::string& inbox, std::string_view bytes);
+  // Sends one reply frame to the caller; may move from `frame`.
+  Status publish_reply(const std::string& reply_to, Envelope& frame);
+  // Sends a prepared request to `subject` (moving from it when carried); the call's
+  // replies go to `inbox` (given as the NATS reply subject too when [E1] fast-fail is on).
+  Status send_request(const std::string& subject, const std::string& inbox, OutgoingEnvelope& out, Envelope& request);
   void start_heartbeats(const std::shared_ptr<CallImpl>& call, std::chrono::milliseconds interval);
   // The writer of one served stream (or of an Invoke caller of a serve_invoke target:
   // `invoke_mode`), publishing its frames to the request's reply_to.

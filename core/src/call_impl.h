@@ -21,7 +21,7 @@ class BusCore;
 
 class CallImpl final : public Call {
  public:
-  CallImpl(Envelope request, std::string target, bool is_stream, Bus* bus)
+  CallImpl(Envelope&& request, std::string target, bool is_stream, Bus* bus)
       : request_(std::move(request)), target_(std::move(target)), is_stream_(is_stream), bus_(bus) {}
 
   const Envelope& request() const override { return request_; }

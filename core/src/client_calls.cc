@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <string>
 
+#include "envelope_io.h"
 #include "oaio/subject.h"
 
 namespace oaio::detail {
@@ -20,14 +21,15 @@ Status invoke_timed_out(const std::string& target, std::chrono::milliseconds tim
 
 // What one message on an Invoke's inbox means for the call; nullopt: not a reply (a
 // status message other than [E1]'s 503), keep waiting.
-std::optional<Result<Envelope>> invoke_reply(const TransportMessage& msg, const std::string& target) {
-  if (msg.status != 0) {
-    if (msg.status == 503) return Result<Envelope>(no_handler_for(target));
-    return std::nullopt;  // other status messages are ignored (WIRE.md §11 [E1])
-  }
-  auto decoded = decode_envelope(msg.data);
-  if (!decoded.ok()) return Result<Envelope>(decoded.status().with_prefix("undecodable reply from \"" + target + "\""));
-  return decoded;
+// Status messages other than 503 are ignored (WIRE.md §11 [E1]).
+bool ignored_status(const TransportMessage& msg) { return msg.status != 0 && msg.status != 503; }
+
+// The outcome an Invoke caller gets from a message that is not ignored.
+Result<Envelope> invoke_reply(const TransportMessage& msg, const std::string& target) {
+  if (msg.status == 503) return no_handler_for(target);
+  Result<Envelope> reply = receive_envelope(msg);
+  if (!reply.ok()) reply = reply.status().with_prefix("undecodable reply from \"" + target + "\"");
+  return reply;
 }
 
 }  // namespace
@@ -67,7 +69,7 @@ Result<Envelope> WaitingInvoke::wait(std::chrono::milliseconds timeout) {
         return failure_ ? *failure_ : Status::transport("the reply inbox of \"" + target_ + "\" was closed");
       }
       case PullSubscription::Wait::kMessage:
-        if (auto reply = invoke_reply(msg, target_)) return std::move(*reply);
+        if (!ignored_status(msg)) return invoke_reply(msg, target_);
         break;
     }
   }
@@ -98,10 +100,10 @@ void PendingInvoke::start(std::chrono::milliseconds timeout, std::unique_ptr<Tra
 }
 
 void PendingInvoke::on_message(const TransportMessage& msg) {
-  if (auto reply = invoke_reply(msg, target_)) complete(std::move(*reply));
+  if (!ignored_status(msg)) complete(invoke_reply(msg, target_));
 }
 
-void PendingInvoke::complete(Result<Envelope> result) {
+void PendingInvoke::complete(Result<Envelope>&& result) {
   std::function<void(Result<Envelope>)> callback;
   std::unique_ptr<TransportSubscription> inbox;
   std::optional<TimerService::TimerId> timer;
@@ -204,7 +206,7 @@ void StreamCall::on_message(const TransportMessage& msg) {
     if (msg.status == 503) finish(no_handler_for(target_), false, {});
     return;
   }
-  auto decoded = decode_envelope(msg.data);
+  auto decoded = receive_envelope(msg);
   if (!decoded.ok()) {
     finish(decoded.status().with_prefix("undecodable stream frame from \"" + target_ + "\""), true, "codec failure");
     return;
@@ -333,8 +335,8 @@ void StreamCall::send_cancel(std::string_view reason) {
   cancel.to = cancel_.target;
   cancel.tenant_id = cancel_.tenant_id;
   if (!reason.empty()) cancel.payload = "{\"reason\":" + json_quote(reason) + "}";
-  auto bytes = encode_envelope(cancel);
-  if (bytes.ok()) (void)ctx_.transport->publish(cancel_subject(cancel_.reply_to), {}, bytes.value());
+  OutgoingEnvelope out(*ctx_.transport);
+  if (out.prepare(cancel).ok()) (void)out.send(cancel_subject(cancel_.reply_to), {}, cancel);
 }
 
 // ---------------------------------------------------------------------------------

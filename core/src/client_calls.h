@@ -59,7 +59,7 @@ class PendingInvoke final : public ClientCall, public std::enable_shared_from_th
   std::uint64_t id() const { return ctx_.id; }
 
  private:
-  void complete(Result<Envelope> result);
+  void complete(Result<Envelope>&& result);
 
   ClientCallContext ctx_;
   const std::string target_;

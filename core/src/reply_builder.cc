@@ -40,6 +40,11 @@ Metadata merged_metadata(const Metadata& request, const Metadata& own) {
 
 Envelope make_reply_shell(const Envelope& request, std::string_view event_type, std::string_view agent_id) {
   Envelope e;
+  fill_reply_shell(e, request, event_type, agent_id);
+  return e;
+}
+
+void fill_reply_shell(Envelope& e, const Envelope& request, std::string_view event_type, std::string_view agent_id) {
   e.event_id = new_event_id();
   e.event_type = std::string(event_type);
   e.frame_type = std::string(canonical_frame_type(event_type));
@@ -56,7 +61,6 @@ Envelope make_reply_shell(const Envelope& request, std::string_view event_type, 
   e.span_id = request.span_id;
   e.traceparent = request.traceparent;
   e.metadata = inherited_metadata(request.metadata);
-  return e;
 }
 
 void complete_reply(Envelope& reply, const Envelope& request, std::string_view agent_id) {

@@ -22,6 +22,8 @@ Metadata merged_metadata(const Metadata& request, const Metadata& own);
 // to = request.from, correlation = request.event_id, context fields copied, metadata
 // inherited. No reply_to, no seq, no payload.
 Envelope make_reply_shell(const Envelope& request, std::string_view event_type, std::string_view agent_id);
+// The same, written into a fresh envelope `e` (its payload, seq and is_final untouched).
+void fill_reply_shell(Envelope& e, const Envelope& request, std::string_view event_type, std::string_view agent_id);
 
 // Completes a handler-built reply envelope by the shell rules: its own values are kept,
 // empty context fields are filled from the request, a mapped type gets its canonical

@@ -18,8 +18,8 @@ namespace oaio::detail {
 
 class StreamWriterImpl final : public StreamWriter {
  public:
-  // Encodes and sends one frame to the caller; returns the transport's status.
-  using PublishFn = std::function<Status(const Envelope& frame)>;
+  // Sends one frame to the caller (and may move from it); returns the send's status.
+  using PublishFn = std::function<Status(Envelope& frame)>;
 
   // `invoke_mode`: the caller is an Invoke caller of a serve_invoke target: non-terminal
   // frames are accepted and dropped, so the terminal frame is the only one (seq 0, no

@@ -226,7 +226,7 @@ TEST_F(BusInvokeTest, InvalidNamesAreRefusedAndNothingIsSent) {
   auto r = client_->invoke("echo", tenant_bad);
   EXPECT_EQ(r.status().code(), ErrorCode::kInvalidRequest);
   EXPECT_THAT(r.status().message(), HasSubstr("tenant"));
-  EXPECT_FALSE(Bus::open(make_inmem_transport(), test::bus_options("x", "bad tenant")).ok());
+  EXPECT_FALSE(Bus::open(test::test_inmem_transport(), test::bus_options("x", "bad tenant")).ok());
   EXPECT_EQ(seen.load(), 0);
 }
 
@@ -356,7 +356,7 @@ TEST_F(BusInvokeTest, GarbageOnTheWireIsDroppedAndCounted) {
 }
 
 TEST_F(BusInvokeTest, OversizedRequestGetsAClearErrorAndNothingIsSent) {
-  auto small = make_inmem_transport({.max_payload = 1024});
+  auto small = test::test_inmem_transport({.max_payload = 1024});
   auto server = test::open_bus(small, test::bus_options("s"));
   auto client = test::open_bus(small, test::bus_options("c"));
   std::atomic<int> handled{0};
@@ -372,7 +372,7 @@ TEST_F(BusInvokeTest, OversizedRequestGetsAClearErrorAndNothingIsSent) {
 }
 
 TEST_F(BusInvokeTest, OversizedReplyBecomesAnErrorReplyNotATimeout) {
-  auto small = make_inmem_transport({.max_payload = 1024});
+  auto small = test::test_inmem_transport({.max_payload = 1024});
   auto server = test::open_bus(small, test::bus_options("s"));
   auto client = test::open_bus(small, test::bus_options("c"));
   auto sub = server->handle_invoke("big", sync_invoke([](Call&) -> Result<Envelope> {

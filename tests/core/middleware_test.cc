@@ -107,7 +107,7 @@ TEST_F(MiddlewareTest, DeadLetterAfterExhaustedRetries) {
 TEST_F(MiddlewareTest, FailedDeadLetterPublishIsReported) {
   // The request fits under max_payload, but the DLQ copy (request plus the stamped
   // error metadata) does not, so the dead-letter publish fails.
-  auto small = make_inmem_transport({.max_payload = 600});
+  auto small = test::test_inmem_transport({.max_payload = 600});
   auto server = test::open_bus(small, test::bus_options("s"));
   auto client = test::open_bus(small, test::bus_options("c"));
   server->use(middleware::dead_letter());

@@ -1,6 +1,11 @@
 // Helpers for bus tests: two buses (a "client" and a "server" agent) on one transport,
 // and small JSON helpers. The transport defaults to the in-process one; integration
 // tests pass a NATS transport.
+//
+// The core bus suites are built twice (tests/CMakeLists.txt): as they are, where the
+// in-process transport hands envelopes over as objects, and with OAIO_TEST_INMEM_CODEC,
+// where it encodes and decodes every one as over NATS. test_inmem_transport() is the
+// switch.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +18,13 @@
 #include "oaio/inmem_transport.h"
 
 namespace oaio::test {
+
+inline std::shared_ptr<Transport> test_inmem_transport(InmemOptions options = {}) {
+#ifdef OAIO_TEST_INMEM_CODEC
+  options.carry_envelopes = false;
+#endif
+  return make_inmem_transport(options);
+}
 
 inline BusOptions bus_options(std::string agent_id, std::string tenant = {}) {
   BusOptions o;
@@ -40,7 +52,7 @@ class BusPair : public ::testing::Test {
     server_ = open_bus(transport_, bus_options("server-agent"));
     client_ = open_bus(transport_, bus_options("client-agent"));
   }
-  virtual std::shared_ptr<Transport> make_transport() { return make_inmem_transport(); }
+  virtual std::shared_ptr<Transport> make_transport() { return test_inmem_transport(); }
 
   std::shared_ptr<Transport> transport_;
   std::unique_ptr<Bus> server_;

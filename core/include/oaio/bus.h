@@ -213,8 +213,9 @@ class Bus {
  protected:
   // What invoke() does. This default waits for invoke_async's callback; the bus from
   // open() takes the reply on the calling thread instead when the transport can (NATS:
-  // one thread hand-off less per call). Same results and errors either way.
-  virtual Result<Envelope> invoke_blocking(std::string_view target, Envelope request, CallOptions options);
+  // one thread hand-off less per call). Same results and errors either way. Takes
+  // `request` by reference so that it is moved once, into the send, not at every layer.
+  virtual Result<Envelope> invoke_blocking(std::string_view target, Envelope&& request, CallOptions options);
 };
 
 // The error carried by a reply: OK unless reply.event_type is agent.response.error, in

@@ -9,6 +9,13 @@
 // thread (in-process, where calls from different publishers may overlap). Messages
 // from one publisher arrive in publish order. The bus relies on neither more than
 // that. A handler must not block for long (the bus hands real work to its executor).
+//
+// Envelopes as objects: a transport inside one process may carry the bus's envelopes
+// without encoding them (capabilities().carries_envelopes). The bus then settles each
+// envelope as a receiver would decode it (checks and normalisation of the encoder and
+// decoder) and hands it to publish_envelope(); subscribers that asked for objects
+// (subscribe_envelopes) get it in TransportMessage::envelope, all others get the
+// encoded bytes as usual. Receivers see the same envelope either way.
 #pragma once
 
 #include <chrono>
@@ -18,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "oaio/envelope.h"
 #include "oaio/result.h"
 
 namespace oaio {
@@ -30,6 +38,12 @@ struct TransportMessage {
   // Non-zero for a header-only NATS status message (e.g. 503 "no responders",
   // WIRE.md §11 [E1]); `data` is then empty and must not be decoded.
   int status = 0;
+  // Set instead of `data` for a subscriber that takes envelopes when the publisher
+  // handed one over (see the top of this file): the envelope exactly as decoding its
+  // bytes would give. Valid only during the handler call. The handler may move from
+  // it when `envelope_owned` (no later receiver reads it), and must copy it otherwise.
+  Envelope* envelope = nullptr;
+  bool envelope_owned = false;
 };
 
 using MessageHandler = std::function<void(const TransportMessage&)>;
@@ -41,6 +55,8 @@ struct TransportCapabilities {
   // Replies can arrive within microseconds (in-process): a blocked caller polls briefly
   // before sleeping (BusOptions::idle_spin). Over a network it just sleeps.
   bool in_process = false;
+  // publish_envelope() hands envelopes over as objects (see the top of this file).
+  bool carries_envelopes = false;
 };
 
 enum class ConnectionEvent { kDisconnected, kReconnected, kClosed };
@@ -89,6 +105,23 @@ class Transport {
   virtual Result<std::unique_ptr<TransportSubscription>> subscribe(std::string_view subject,
                                                                    std::string_view queue,
                                                                    MessageHandler handler) = 0;
+
+  // Sends an envelope already settled by the bus (see the top of this file); may move
+  // from it. Fails like publish(), with INVALID_REQUEST when its encoding would exceed
+  // max_payload. The default encodes it and publishes the bytes.
+  virtual Status publish_envelope(std::string_view subject, std::string_view reply, Envelope&& envelope) {
+    auto bytes = encode_envelope(envelope);
+    if (!bytes.ok()) return bytes.status();
+    return publish(subject, reply, *bytes);
+  }
+
+  // Like subscribe(), for a handler that reads TransportMessage::envelope when it is
+  // set (and `data` otherwise). The default is subscribe(): always bytes.
+  virtual Result<std::unique_ptr<TransportSubscription>> subscribe_envelopes(std::string_view subject,
+                                                                             std::string_view queue,
+                                                                             MessageHandler handler) {
+    return subscribe(subject, queue, std::move(handler));
+  }
 
   // Subscribes to `subject` for pulling (see PullSubscription). Optional: a transport
   // without it returns null, and the bus uses subscribe() instead.

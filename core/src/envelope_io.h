@@ -1,0 +1,43 @@
+// Sending and receiving the bus's envelopes over a Transport: as encoded bytes, or as
+// the envelope itself where the transport carries envelopes (transport.h, the
+// in-process transport). Every send and receive of the bus goes through these, so
+// that choice is made in one place.
+//
+// Thread-safety: an OutgoingEnvelope belongs to one thread; receive_envelope is
+// thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "oaio/envelope.h"
+#include "oaio/transport.h"
+#include "scratch_buffer.h"
+
+namespace oaio::detail {
+
+// One envelope on its way out. prepare() does everything that can fail before a call
+// is registered or a subscription made; send() publishes.
+class OutgoingEnvelope {
+ public:
+  explicit OutgoingEnvelope(Transport& transport)
+      : transport_(transport), carried_(transport.capabilities().carries_envelopes) {}
+
+  // Encodes *env, or settles it in place (envelope_settle.h) when the transport carries
+  // envelopes. Fails as encode_envelope would.
+  Status prepare(Envelope& env);
+
+  // Publishes what prepare() made ready: the bytes, or `env` itself, which is then
+  // moved from. `env` is the envelope prepared, unchanged since.
+  Status send(std::string_view subject, std::string_view reply, Envelope& env);
+
+ private:
+  Transport& transport_;
+  const bool carried_;
+  ScratchBuffer bytes_;
+};
+
+// The envelope in a delivered message: taken (or copied, when another receiver still
+// needs it) when the transport carried it, decoded from the bytes otherwise.
+Result<Envelope> receive_envelope(const TransportMessage& msg);
+
+}  // namespace oaio::detail
