@@ -8,6 +8,7 @@
 #include "oaio/subject.h"
 #include "reply_builder.h"
 #include "envelope_io.h"
+#include "log_limiter.h"
 #include "stream_writer_impl.h"
 
 namespace oaio::detail {
@@ -22,6 +23,7 @@ struct BusCore::Served {
   std::shared_ptr<Lane> lane;
   std::unique_ptr<TransportSubscription> subscription;
   std::atomic<bool> active{true};
+  LogLimiter drops;  // the log lines of dropped requests
 
   void stop() {
     active = false;
@@ -349,17 +351,20 @@ Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler
   // Concurrency 1: events of one subscription are handled one at a time, in order.
   auto lane = std::make_shared<Lane>(executor_.get(), 1, options_.max_queue);
   auto shared_handler = std::make_shared<EventHandler>(std::move(handler));
+  auto drops = std::make_shared<LogLimiter>();
   std::weak_ptr<BusCore> weak = weak_from_this();
   bool run_inline = options.run_inline;
   auto sub = transport_->subscribe_envelopes(
-      subject, options.queue, [weak, lane, shared_handler, run_inline, subject](const TransportMessage& msg) {
+      subject, options.queue, [weak, lane, shared_handler, drops, run_inline, subject](const TransportMessage& msg) {
         auto core = weak.lock();
         if (!core || msg.status != 0) return;
         auto decoded = receive_envelope(msg);
+        std::uint64_t held_back = 0;
         if (!decoded.ok()) {
-          core->frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-          core->log(LogLevel::kWarn, "dropped undecodable event on " + std::string(msg.subject) + ": " +
-                                         decoded.status().message());
+          if (core->count_drop(*drops, &held_back)) {
+            core->log(LogLevel::kWarn, "dropped undecodable event on " + std::string(msg.subject) + ": " +
+                                           decoded.status().message() + LogLimiter::held_back_note(held_back));
+          }
           return;
         }
         core->events_received_.fetch_add(1, std::memory_order_relaxed);
@@ -378,8 +383,10 @@ Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler
               run();
               release();
             })) {
-          core->frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-          core->log(LogLevel::kWarn, "event subscription on " + subject + " is overloaded: event dropped");
+          if (core->count_drop(*drops, &held_back)) {
+            core->log(LogLevel::kWarn, "event subscription on " + subject + " is overloaded: event dropped" +
+                                           LogLimiter::held_back_note(held_back));
+          }
         }
       });
   if (!sub.ok()) return sub.status();
@@ -439,22 +446,28 @@ Result<Subscription> BusCore::handle(std::string_view target, Handler handler, H
 void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg) {
   if (msg.status != 0) return;
   auto decoded = receive_envelope(msg);
+  std::uint64_t held_back = 0;
   if (!decoded.ok()) {
-    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-    log(LogLevel::kWarn, "dropped undecodable request on " + std::string(msg.subject) + ": " +
-                             decoded.status().message());
+    if (count_drop(served->drops, &held_back)) {
+      log(LogLevel::kWarn, "dropped undecodable request on " + std::string(msg.subject) + ": " +
+                               decoded.status().message() + LogLimiter::held_back_note(held_back));
+    }
     return;
   }
   Envelope& request = decoded.value();
   if (!request.reply_to.empty()) {
     if (Status s = check_subject_name("reply_to", request.reply_to); !s.ok()) {
-      frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-      log(LogLevel::kWarn, "dropped request " + request.event_id + " for " + served->target + ": " + s.message());
+      if (count_drop(served->drops, &held_back)) {
+        log(LogLevel::kWarn, "dropped request " + request.event_id + " for " + served->target + ": " + s.message() +
+                                 LogLimiter::held_back_note(held_back));
+      }
       return;
     }
   } else if (served->is_stream && !served->serve_invoke) {
-    frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-    log(LogLevel::kWarn, "dropped stream request " + request.event_id + " for " + served->target + ": no reply_to");
+    if (count_drop(served->drops, &held_back)) {
+      log(LogLevel::kWarn, "dropped stream request " + request.event_id + " for " + served->target +
+                               ": no reply_to" + LogLimiter::held_back_note(held_back));
+    }
     return;
   }
   if (draining_) {
@@ -618,6 +631,11 @@ void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Enve
       reply_error(request, sent.with_prefix("the reply of \"" + call->target() + "\" could not be sent"), false);
     }
   }
+}
+
+bool BusCore::count_drop(LogLimiter& limiter, std::uint64_t* held_back) {
+  frames_dropped_.fetch_add(1, std::memory_order_relaxed);
+  return limiter.admit(held_back);
 }
 
 void BusCore::reply_error(const Envelope& request, const Status& error, bool /*is_stream*/) {

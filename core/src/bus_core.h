@@ -23,6 +23,7 @@
 namespace oaio::detail {
 
 class CallImpl;
+class LogLimiter;
 class OutgoingEnvelope;
 class StreamWriterImpl;
 class BusCore;
@@ -110,6 +111,9 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void fail_all_calls(const Status& status);
 
   void on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg);
+  // Counts a dropped frame (BusStats::frames_dropped); true, with the number of drops
+  // not logged since, when this one should be logged (one line per interval).
+  bool count_drop(LogLimiter& limiter, std::uint64_t* held_back);
   void dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call);
   // A handler's completion (its Done, or the exception it threw): the reply or the
   // stream's end, cleanups, serving_ and the lane slot. Once per call.

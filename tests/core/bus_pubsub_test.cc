@@ -136,3 +136,46 @@ TEST_F(BusPubSubTest, UnsubscribeStopsDelivery) {
 
 }  // namespace
 }  // namespace oaio
+
+namespace oaio {
+namespace {
+
+// Keeps every line logged at warn or above.
+class CapturingLogger : public Logger {
+ public:
+  bool enabled(LogLevel level) const override { return level >= LogLevel::kWarn; }
+  void log(LogLevel, std::string_view message) override {
+    std::lock_guard lock(mu_);
+    lines_.emplace_back(message);
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+TEST(BusDropLogTest, AFloodOfDroppedEventsIsOneLogLineNotOnePerEvent) {
+  auto transport = test::test_inmem_transport();
+  auto logger = std::make_shared<CapturingLogger>();
+  BusOptions options = test::bus_options("sub");
+  options.logger = logger;
+  auto bus = test::open_bus(transport, options);
+  std::atomic<int> handled{0};
+  auto sub = bus->subscribe("thing.happened", [&](const Envelope&) { handled++; });
+  ASSERT_TRUE(sub.ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(transport->publish("acp.v1.events.thing.happened", {}, "{not an envelope").ok());
+  }
+  EXPECT_EQ(bus->stats().frames_dropped, 200u);  // every drop is counted
+  auto lines = logger->lines();
+  ASSERT_EQ(lines.size(), 1u);  // but only the first is logged within the interval
+  EXPECT_THAT(lines[0], HasSubstr("dropped undecodable event on acp.v1.events.thing.happened"));
+  EXPECT_EQ(handled.load(), 0);
+}
+
+}  // namespace
+}  // namespace oaio
