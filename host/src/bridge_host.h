@@ -89,6 +89,8 @@ class BridgeHost {
   // expression rather than passed through here: an Envelope move is ~600 instructions.
   // Called once per call, by its taker; `this` may be gone once the Done runs.
   [[nodiscard]] Done retire_call(PluginCall& call, const Status* error);
+  // Waits (briefly, bounded) until no call is between its take and its retirement.
+  void wait_for_retiring_calls();
   // The plugin's cancel hook for a live inbound call (at most once per call).
   void cancel_inbound(PluginCall& call, oaio_call* handle);
 

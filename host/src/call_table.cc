@@ -10,6 +10,10 @@ static_assert(sizeof(void*) >= sizeof(std::uint64_t), "a call handle packs a 64-
 std::uint64_t id_of(const oaio_call* handle) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(handle)); }
 std::uint32_t generation_of(std::uint64_t word) { return static_cast<std::uint32_t>(word >> 32); }
 
+// The call this thread is handing to its plugin (CallTable::HandOff), if any.
+thread_local const oaio_call* t_handed_off = nullptr;
+thread_local const CallTable* t_handed_off_table = nullptr;
+
 }  // namespace
 
 // ---- PluginCall -------------------------------------------------------------------
@@ -53,14 +57,28 @@ CallRef& CallRef::operator=(CallRef&& other) noexcept {
     release();
     table_ = other.table_;
     index_ = other.index_;
+    borrowed_ = other.borrowed_;
     other.table_ = nullptr;
   }
   return *this;
 }
 
 void CallRef::release() {
-  if (table_) table_->unpin(index_);
+  if (table_ && !borrowed_) table_->unpin(index_);
   table_ = nullptr;
+}
+
+// ---- CallTable::HandOff -----------------------------------------------------------
+
+CallTable::HandOff::HandOff(const CallRef& held, const oaio_call* handle)
+    : previous_handle_(t_handed_off), previous_table_(t_handed_off_table) {
+  t_handed_off = handle;
+  t_handed_off_table = held.table_;
+}
+
+CallTable::HandOff::~HandOff() {
+  t_handed_off = previous_handle_;
+  t_handed_off_table = previous_table_;
 }
 
 // ---- CallTable --------------------------------------------------------------------
@@ -91,6 +109,12 @@ CallRef CallTable::pin(const oaio_call* handle, bool take_live) {
   Slot* s = find(handle, &index, &generation);
   if (!s) return CallRef();
   std::uint64_t w = s->word.load(std::memory_order_acquire);
+  if (!take_live && handle == t_handed_off && this == t_handed_off_table) {
+    // This thread's HandOff pins the slot, so the handle's generation cannot change
+    // under us: if it is still live, borrow that pin.
+    if (generation_of(w) != generation || !(w & kLive)) return CallRef();
+    return CallRef(this, index, /*borrowed=*/true);
+  }
   do {
     if (generation_of(w) != generation || !(w & kLive)) return CallRef();
   } while (!s->word.compare_exchange_weak(w, take_live ? (w & ~kLive) : (w + 1), std::memory_order_acq_rel,

@@ -12,6 +12,11 @@
 // recycled when the last pin goes (the live state counts as one pin, which take()
 // hands to its caller). A PluginCall is therefore valid while a CallRef to it exists.
 //
+// While the host hands a call to its plugin (HandOff), it holds a pin on it for the
+// whole call of the plugin's function, so a get() of that call from the same thread
+// (the plugin asking for its call's info, the common case) borrows that pin instead
+// of taking one: two atomic read-modify-writes less per call.
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
@@ -24,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "call_clock.h"
 #include "metrics.h"
 #include "oaio/call.h"
 #include "oaio/plugin.h"
@@ -47,7 +53,7 @@ struct PluginCall {
   void* target_user_data = nullptr;
   bool streaming_target = false;  // registered with handle_stream (has a writer)
   TargetMetrics metrics;          // copied from the target (series outlive bridges)
-  std::chrono::steady_clock::time_point started;
+  CallClock::Stamp started = 0;
   std::atomic<bool> cancelled{false};  // the plugin's cancel hook ran (at most once)
 
   // The request metadata as JSON object text ("" when there is none), built on the
@@ -69,7 +75,9 @@ class CallTable;
 class CallRef {
  public:
   CallRef() = default;
-  CallRef(CallRef&& other) noexcept : table_(other.table_), index_(other.index_) { other.table_ = nullptr; }
+  CallRef(CallRef&& other) noexcept : table_(other.table_), index_(other.index_), borrowed_(other.borrowed_) {
+    other.table_ = nullptr;
+  }
   CallRef& operator=(CallRef&& other) noexcept;
   CallRef(const CallRef&) = delete;
   CallRef& operator=(const CallRef&) = delete;
@@ -81,11 +89,13 @@ class CallRef {
 
  private:
   friend class CallTable;
-  CallRef(CallTable* table, std::uint32_t index) : table_(table), index_(index) {}
+  CallRef(CallTable* table, std::uint32_t index, bool borrowed = false)
+      : table_(table), index_(index), borrowed_(borrowed) {}
   void release();
 
   CallTable* table_ = nullptr;
   std::uint32_t index_ = 0;
+  bool borrowed_ = false;  // another CallRef on this thread's stack holds the pin
 };
 
 class CallTable {
@@ -115,6 +125,20 @@ class CallTable {
   CallRef take(const oaio_call* handle);
   // Handles of the live calls served by `bridge` (for failing them at stop).
   std::vector<oaio_call*> live_handles(const BridgeHost* bridge);
+
+  // Marks `handle` as the call this thread is handing to its plugin while the scope
+  // lives; `held` is the caller's pin on it, which must outlive the scope. Nests.
+  class HandOff {
+   public:
+    HandOff(const CallRef& held, const oaio_call* handle);
+    ~HandOff();
+    HandOff(const HandOff&) = delete;
+    HandOff& operator=(const HandOff&) = delete;
+
+   private:
+    const oaio_call* previous_handle_;
+    const CallTable* previous_table_;
+  };
 
  private:
   friend class CallRef;
