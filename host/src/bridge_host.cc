@@ -320,11 +320,18 @@ void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* us
     done(Status::unavailable("bridge \"" + options_.bridge_name + "\": too many calls in flight"));
     return;
   }
-  if (plugin_->api.cancel) {
+  auto hook_cancel = [&] {
     call->on_cancel([handle_value] {
       if (CallRef p = call_table().get(handle_value)) p->bridge->cancel_inbound(*p, handle_value);
     });
-  }
+  };
+  // A call hook that may block gets its cancel hook first, so a cancel can reach the
+  // plugin while the hook still runs. A nonblocking one returns at once, so its cancel
+  // hook is added after, and only if the call is still open: most such calls are
+  // complete by then (a cancel that came meanwhile is delivered at registration).
+  const bool cancellable = plugin_->api.cancel != nullptr;
+  const bool hook_after = (plugin_->api.features & OAIO_FEATURE_NONBLOCKING_CALL) != 0;
+  if (cancellable && !hook_after) hook_cancel();
   oaio_error err = empty_error();
   std::string threw;
   oaio_status s;
@@ -332,6 +339,7 @@ void BridgeHost::run_call(const std::shared_ptr<Call>& call, Done done, void* us
     CallTable::HandOff handing(pc, handle_value);  // `pc` pins the call until run_call returns
     s = guarded([&] { return plugin_->api.call(instance_, handle_value, &err); }, &threw);
   }
+  if (cancellable && hook_after && s == OAIO_OK && call_table().live(handle_value)) hook_cancel();
   if (s != OAIO_OK) {
     // Refused at once: the plugin completes nothing for this call.
     if (CallRef p = call_table().take(handle_value)) {

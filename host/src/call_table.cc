@@ -126,6 +126,14 @@ CallRef CallTable::get(const oaio_call* handle) { return pin(handle, false); }
 
 CallRef CallTable::take(const oaio_call* handle) { return pin(handle, true); }
 
+bool CallTable::live(const oaio_call* handle) const {
+  std::uint32_t index, generation;
+  const Slot* s = find(handle, &index, &generation);
+  if (!s) return false;
+  const std::uint64_t w = s->word.load(std::memory_order_acquire);
+  return generation_of(w) == generation && (w & kLive) != 0;
+}
+
 std::vector<oaio_call*> CallTable::live_handles(const BridgeHost* bridge) {
   std::vector<oaio_call*> out;
   std::uint32_t n = size_.load(std::memory_order_acquire);

@@ -123,6 +123,8 @@ class CallTable {
   // Ends the live state (completion): the first caller gets the call, later ones and
   // unknown handles get an empty ref.
   CallRef take(const oaio_call* handle);
+  // True while the call is live (not yet taken). A snapshot: it may end right after.
+  bool live(const oaio_call* handle) const;
   // Handles of the live calls served by `bridge` (for failing them at stop).
   std::vector<oaio_call*> live_handles(const BridgeHost* bridge);
 

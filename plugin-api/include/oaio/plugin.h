@@ -112,7 +112,9 @@ typedef struct oaio_error {
  * thread or loop. The host may then run it on the thread that delivered the request
  * (in-process: the caller's) instead of a bus worker, saving a thread hand-off per
  * call; the target's concurrency limit still applies. A call hook that blocks with
- * this set delays every message queued behind it. Hosts before it ignore the bit. */
+ * this set delays every message queued behind it. A cancel of a call that arrives
+ * while its call hook is still running reaches the cancel hook once the call hook has
+ * returned (and never for a call completed by then). Hosts before it ignore the bit. */
 #define OAIO_FEATURE_NONBLOCKING_CALL 0x8u
 
 /* Bridge states a plugin reports (host_api.report_state). */
