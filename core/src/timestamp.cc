@@ -125,7 +125,7 @@ std::string now_timestamp() {
 std::optional<SysNanos> parse_timestamp(std::string_view text) {
   // ^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$ (WIRE.md §1.4)
   std::size_t pos = 0;
-  int year, month, day, hour, minute, second;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (!take_digits(text, &pos, 4, &year) || !take_char(text, &pos, '-') ||
       !take_digits(text, &pos, 2, &month) || !take_char(text, &pos, '-') ||
       !take_digits(text, &pos, 2, &day) || !take_char(text, &pos, 'T') ||

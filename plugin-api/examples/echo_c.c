@@ -71,6 +71,18 @@ static void buf_add(buf* b, const char* s, size_t n) {
   b->len += n;
 }
 static void buf_adds(buf* b, const char* s) { buf_add(b, s, strlen(s)); }
+/* Room for n more bytes in one allocation (a reply's size is known before it is built). */
+static void buf_reserve(buf* b, size_t n) {
+  char* p;
+  if (b->oom || b->len + n <= b->cap) return;
+  p = (char*)realloc(b->data, b->len + n);
+  if (!p) {
+    b->oom = 1;
+    return;
+  }
+  b->data = p;
+  b->cap = b->len + n;
+}
 static oaio_str buf_str(const buf* b) {
   oaio_str s;
   s.data = b->data;
@@ -438,6 +450,7 @@ static void respond(const echo* e, oaio_call* call) {
     }
   }
   out.len = 0;
+  buf_reserve(&out, sizeof "{\"echo\":,\"plugin\":\"" ECHO_NAME "\"}" + (blank ? 4 : info.payload.len));
   buf_adds(&out, "{\"echo\":");
   if (blank)
     buf_adds(&out, "null");
