@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
   };
   print_rows("ABI hop: C echo plugin vs the same reply built by a handler on the bus (in-process)",
              abi_rows(paths[0].lat, paths[1].lat));
-  std::printf("%-46s %12.0f ns  (host + echo_c's own payload scan)\n", "added per call (mean)",
+  std::printf("%-46s %12.0f ns  (hop + echo_c's C against the same work in C++)\n", "added per call (mean)",
               mean_ns(paths[0].lat) - mean_ns(paths[1].lat));
   print_rows("ABI hop alone: passthrough C plugin vs a handler returning its payload (in-process)",
              abi_rows(paths[2].lat, paths[3].lat));
