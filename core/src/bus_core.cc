@@ -359,12 +359,10 @@ Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler
         auto core = weak.lock();
         if (!core || msg.status != 0) return;
         auto decoded = receive_envelope(msg);
-        std::uint64_t held_back = 0;
         if (!decoded.ok()) {
-          if (core->count_drop(*drops, &held_back)) {
-            core->log(LogLevel::kWarn, "dropped undecodable event on " + std::string(msg.subject) + ": " +
-                                           decoded.status().message() + LogLimiter::held_back_note(held_back));
-          }
+          core->drop(*drops, [&] {
+            return "dropped undecodable event on " + std::string(msg.subject) + ": " + decoded.status().message();
+          });
           return;
         }
         core->events_received_.fetch_add(1, std::memory_order_relaxed);
@@ -383,10 +381,7 @@ Result<Subscription> BusCore::subscribe_events(std::string subject, EventHandler
               run();
               release();
             })) {
-          if (core->count_drop(*drops, &held_back)) {
-            core->log(LogLevel::kWarn, "event subscription on " + subject + " is overloaded: event dropped" +
-                                           LogLimiter::held_back_note(held_back));
-          }
+          core->drop(*drops, [&] { return "event subscription on " + subject + " is overloaded: event dropped"; });
         }
       });
   if (!sub.ok()) return sub.status();
@@ -446,28 +441,22 @@ Result<Subscription> BusCore::handle(std::string_view target, Handler handler, H
 void BusCore::on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg) {
   if (msg.status != 0) return;
   auto decoded = receive_envelope(msg);
-  std::uint64_t held_back = 0;
   if (!decoded.ok()) {
-    if (count_drop(served->drops, &held_back)) {
-      log(LogLevel::kWarn, "dropped undecodable request on " + std::string(msg.subject) + ": " +
-                               decoded.status().message() + LogLimiter::held_back_note(held_back));
-    }
+    drop(served->drops, [&] {
+      return "dropped undecodable request on " + std::string(msg.subject) + ": " + decoded.status().message();
+    });
     return;
   }
   Envelope& request = decoded.value();
   if (!request.reply_to.empty()) {
     if (Status s = check_subject_name("reply_to", request.reply_to); !s.ok()) {
-      if (count_drop(served->drops, &held_back)) {
-        log(LogLevel::kWarn, "dropped request " + request.event_id + " for " + served->target + ": " + s.message() +
-                                 LogLimiter::held_back_note(held_back));
-      }
+      drop(served->drops,
+           [&] { return "dropped request " + request.event_id + " for " + served->target + ": " + s.message(); });
       return;
     }
   } else if (served->is_stream && !served->serve_invoke) {
-    if (count_drop(served->drops, &held_back)) {
-      log(LogLevel::kWarn, "dropped stream request " + request.event_id + " for " + served->target +
-                               ": no reply_to" + LogLimiter::held_back_note(held_back));
-    }
+    drop(served->drops,
+         [&] { return "dropped stream request " + request.event_id + " for " + served->target + ": no reply_to"; });
     return;
   }
   if (draining_) {
@@ -613,7 +602,7 @@ void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Enve
   } else if (Envelope& value = result.value(); value.event_type.empty()) {
     fill_reply_shell(shell, request, event_type::kResponseFinal, options_.agent_id);
     shell.payload = std::move(value.payload);
-    shell.metadata = merged_metadata(request.metadata, value.metadata);
+    overlay_metadata(shell.metadata, value.metadata);  // the shell already inherited the request's
     shell.is_final = true;
   } else {
     reply = &value;
@@ -633,9 +622,11 @@ void BusCore::complete_invoke(const std::shared_ptr<CallImpl>& call, Result<Enve
   }
 }
 
-bool BusCore::count_drop(LogLimiter& limiter, std::uint64_t* held_back) {
+template <typename Message>
+void BusCore::drop(LogLimiter& limiter, Message&& message) {
   frames_dropped_.fetch_add(1, std::memory_order_relaxed);
-  return limiter.admit(held_back);
+  std::uint64_t held_back = 0;
+  if (limiter.admit(&held_back)) log(LogLevel::kWarn, message() + LogLimiter::held_back_note(held_back));
 }
 
 void BusCore::reply_error(const Envelope& request, const Status& error, bool /*is_stream*/) {

@@ -111,9 +111,11 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void fail_all_calls(const Status& status);
 
   void on_request(const std::shared_ptr<Served>& served, const TransportMessage& msg);
-  // Counts a dropped frame (BusStats::frames_dropped); true, with the number of drops
-  // not logged since, when this one should be logged (one line per interval).
-  bool count_drop(LogLimiter& limiter, std::uint64_t* held_back);
+  // Counts a dropped frame (BusStats::frames_dropped) and logs `message()` when
+  // `limiter` lets a line through (one per interval, with the drops held back since).
+  // Defined and used in bus_core.cc only.
+  template <typename Message>
+  void drop(LogLimiter& limiter, Message&& message);
   void dispatch(const std::shared_ptr<Served>& served, std::shared_ptr<CallImpl> call);
   // A handler's completion (its Done, or the exception it threw): the reply or the
   // stream's end, cleanups, serving_ and the lane slot. Once per call.

@@ -19,12 +19,11 @@ Status invoke_timed_out(const std::string& target, std::chrono::milliseconds tim
   return Status::timeout("invoke of \"" + target + "\" timed out after " + ms_text(timeout));
 }
 
-// What one message on an Invoke's inbox means for the call; nullopt: not a reply (a
-// status message other than [E1]'s 503), keep waiting.
-// Status messages other than 503 are ignored (WIRE.md §11 [E1]).
+// A status message other than [E1]'s 503 is not a reply: the call keeps waiting
+// (WIRE.md §11 [E1]).
 bool ignored_status(const TransportMessage& msg) { return msg.status != 0 && msg.status != 503; }
 
-// The outcome an Invoke caller gets from a message that is not ignored.
+// What a message that is not ignored means for an Invoke call: its reply, or why not.
 Result<Envelope> invoke_reply(const TransportMessage& msg, const std::string& target) {
   if (msg.status == 503) return no_handler_for(target);
   Result<Envelope> reply = receive_envelope(msg);

@@ -9,13 +9,13 @@ namespace oaio::detail {
 
 Status OutgoingEnvelope::prepare(Envelope& env) {
   if (carried_) return settle_envelope(&env);
-  bytes_.get()->clear();
-  return encode_envelope(env, bytes_.get());
+  bytes_.emplace();
+  return encode_envelope(env, bytes_->get());
 }
 
 Status OutgoingEnvelope::send(std::string_view subject, std::string_view reply, Envelope& env) {
   if (carried_) return transport_.publish_envelope(subject, reply, std::move(env));
-  return transport_.publish(subject, reply, bytes_.text());
+  return transport_.publish(subject, reply, bytes_->text());
 }
 
 Result<Envelope> receive_envelope(const TransportMessage& msg) {

@@ -7,6 +7,7 @@
 // thread-safe.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "oaio/envelope.h"
@@ -33,7 +34,7 @@ class OutgoingEnvelope {
  private:
   Transport& transport_;
   const bool carried_;
-  ScratchBuffer bytes_;
+  std::optional<ScratchBuffer> bytes_;  // only when the envelope is sent as bytes
 };
 
 // The envelope in a delivered message: taken (or copied, when another receiver still

@@ -30,11 +30,15 @@ Metadata inherited_metadata(const Metadata& request) {
   return out;
 }
 
+void overlay_metadata(Metadata& inherited, const Metadata& own) {
+  for (const auto& [k, v] : own) {
+    if (!is_reserved_key(k)) inherited[k] = v;
+  }
+}
+
 Metadata merged_metadata(const Metadata& request, const Metadata& own) {
   Metadata out = inherited_metadata(request);
-  for (const auto& [k, v] : own) {
-    if (!is_reserved_key(k)) out[k] = v;
-  }
+  overlay_metadata(out, own);
   return out;
 }
 

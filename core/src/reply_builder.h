@@ -17,6 +17,8 @@ namespace oaio::detail {
 Metadata inherited_metadata(const Metadata& request);
 // Overlays `own` on the filtered request metadata (handler keys win, acp.* dropped from both).
 Metadata merged_metadata(const Metadata& request, const Metadata& own);
+// The overlay step of merged_metadata, onto metadata already inherited (a reply shell's).
+void overlay_metadata(Metadata& inherited, const Metadata& own);
 
 // A reply shell: fresh id and time, event type and canonical frame type, from = agent_id,
 // to = request.from, correlation = request.event_id, context fields copied, metadata

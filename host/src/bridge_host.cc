@@ -235,28 +235,27 @@ void BridgeHost::stop() {
       retire_call(*pc, &stopped)(std::move(stopped));
     }
   }
-  wait_for_retiring_calls();
+  // A completion that took its call before we did may still be retiring it, and it
+  // touches this bridge until its decrement of open_calls_. Waiting for that (the
+  // acquire load pairs with the decrement) means nothing touches the bridge once stop()
+  // has returned, so a supervisor may destroy it at once. Those retirements take
+  // microseconds; the bound only covers a call that slipped in as stop() began.
+  if (!wait_for_open_calls(std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+    log(OAIO_LOG_WARN, std::to_string(open_calls()) + " call(s) still retiring when the bridge stopped");
+  }
   if (options_.catalog) options_.catalog->remove_bridge(options_.bridge_name);
 }
 
-void BridgeHost::wait_for_retiring_calls() {
-  // A completion that took its call before stop() did may still be retiring it, and
-  // it touches this bridge until its decrement of open_calls_. Waiting here (the
-  // acquire load pairs with that decrement) means nothing touches the bridge once
-  // stop() has returned, so a supervisor may destroy it at once. Those retirements
-  // take microseconds; the bound only covers a call that slipped in as stop() began.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+bool BridgeHost::wait_for_open_calls(std::chrono::steady_clock::time_point until) const {
   for (int spins = 0; open_calls_.load(std::memory_order_acquire) > 0; ++spins) {
-    if (std::chrono::steady_clock::now() >= until) {
-      log(OAIO_LOG_WARN, std::to_string(open_calls_.load()) + " call(s) still retiring when the bridge stopped");
-      return;
-    }
+    if (std::chrono::steady_clock::now() >= until) return false;
     if (spins < 64) {
-      std::this_thread::yield();
+      std::this_thread::yield();  // a retirement in progress ends within microseconds
     } else {
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      std::this_thread::sleep_for(std::chrono::microseconds(spins < 1000 ? 100 : 5000));
     }
   }
+  return true;
 }
 
 void BridgeHost::destroy() {

@@ -63,6 +63,8 @@ class BridgeHost {
   const std::string& name() const { return options_.bridge_name; }
   const LoadedPlugin& plugin() const { return *plugin_; }
   std::size_t open_calls() const;
+  // Waits until open_calls() is 0 (true) or `until` has passed (false).
+  bool wait_for_open_calls(std::chrono::steady_clock::time_point until) const;
 
   // ---- ABI entry points (called through host_api.cc trampolines) ----
   void log(int32_t level, std::string_view message);
@@ -89,8 +91,6 @@ class BridgeHost {
   // expression rather than passed through here: an Envelope move is ~600 instructions.
   // Called once per call, by its taker; `this` may be gone once the Done runs.
   [[nodiscard]] Done retire_call(PluginCall& call, const Status* error);
-  // Waits (briefly, bounded) until no call is between its take and its retirement.
-  void wait_for_retiring_calls();
   // The plugin's cancel hook for a live inbound call (at most once per call).
   void cancel_inbound(PluginCall& call, oaio_call* handle);
 

@@ -207,11 +207,9 @@ class Supervisor::Runner {
       auto deadline = sup_->options_.drain_deadline;
       Status d = host->drain(deadline);
       if (!d.ok()) log(LogLevel::kWarn, d.message());
-      auto until = std::chrono::steady_clock::now() + deadline;
-      while (host->open_calls() > 0 && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (!host->wait_for_open_calls(std::chrono::steady_clock::now() + deadline)) {
+        log(LogLevel::kWarn, std::to_string(host->open_calls()) + " call(s) still open at the drain deadline");
       }
-      if (host->open_calls() > 0) log(LogLevel::kWarn, std::to_string(host->open_calls()) + " call(s) still open at the drain deadline");
       out.stopped = true;
     }
     host.reset();

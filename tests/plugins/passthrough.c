@@ -25,22 +25,4 @@ static oaio_status pt_call(void* instance, oaio_call* call, oaio_error* error) {
   return g_api->complete(call, info.payload);
 }
 
-static oaio_status pt_create(oaio_host* host, oaio_str config, void** instance, oaio_error* error) {
-  (void)config;
-  (void)error;
-  *instance = &g_instance;
-  return tp_register_target(host, PASSTHROUGH_NAME, sizeof(PASSTHROUGH_NAME) - 1, OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM);
-}
-
-#define tp_call pt_call
-static oaio_plugin_api table = {TEST_PLUGIN_TABLE_FIELDS(PASSTHROUGH_NAME)};
-#undef tp_call
-
-OAIO_PLUGIN_EXPORT const oaio_plugin_api* oaio_plugin_entry_v1(const oaio_host_api* api, uint32_t minor) {
-  (void)minor;
-  g_api = api;
-  table.flows = OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM;
-  table.features = OAIO_FEATURE_NONBLOCKING_CALL;
-  table.create = pt_create;
-  return &table;
-}
+TEST_PLUGIN_SERVING(PASSTHROUGH_NAME, OAIO_FLOW_INVOKE | OAIO_FLOW_STREAM, OAIO_FEATURE_NONBLOCKING_CALL, pt_call)

@@ -58,13 +58,36 @@ static inline oaio_status tp_register_target(oaio_host* host, const char* name, 
     return g_api->complete(call, r);                                             \
   }
 
-/* The fields of a complete, valid 1.0 table for plugin NAME. A plugin that breaks one
- * thing changes it in its entry, before returning the table. */
-#define TEST_PLUGIN_TABLE_FIELDS(NAME)                      \
+/* The fields of a complete, valid 1.0 table for plugin NAME whose call hook is CALL. */
+#define TEST_PLUGIN_TABLE_FIELDS_WITH_CALL(NAME, CALL)      \
   .struct_size = sizeof(oaio_plugin_api), .abi_major = OAIO_PLUGIN_ABI_MAJOR, \
   .name = TP_STR(NAME), .version = TP_STR("0.0.1"), .description = TP_STR("test plugin " NAME), \
   .flows = OAIO_FLOW_INVOKE, .config_schema = TP_STR("{\"type\":\"object\"}"), \
   .create = tp_create, .start = tp_start, .drain = tp_drain, .stop = tp_stop, .destroy = tp_destroy, \
-  .call = tp_call, .cancel = tp_cancel
+  .call = CALL, .cancel = tp_cancel
+
+/* The same with the call hook of TEST_PLUGIN_CALL. A plugin that breaks one thing
+ * changes it in its entry, before returning the table. */
+#define TEST_PLUGIN_TABLE_FIELDS(NAME) TEST_PLUGIN_TABLE_FIELDS_WITH_CALL(NAME, tp_call)
+
+/* A whole working plugin NAME that serves the one target NAME with FLOWS, declares
+ * FEATURES and answers with the call hook CALL: its create hook, table and entry. */
+#define TEST_PLUGIN_SERVING(NAME, FLOWS, FEATURES, CALL)                                               \
+  static oaio_status tp_serving_create(oaio_host* host, oaio_str config, void** instance,           \
+                                       oaio_error* error) {                                          \
+    (void)config;                                                                                    \
+    (void)error;                                                                                     \
+    *instance = &g_instance;                                                                         \
+    return tp_register_target(host, NAME, sizeof(NAME) - 1, FLOWS);                                  \
+  }                                                                                                  \
+  static oaio_plugin_api table = {TEST_PLUGIN_TABLE_FIELDS_WITH_CALL(NAME, CALL)};                   \
+  OAIO_PLUGIN_EXPORT const oaio_plugin_api* oaio_plugin_entry_v1(const oaio_host_api* api, uint32_t minor) { \
+    (void)minor;                                                                                     \
+    g_api = api;                                                                                     \
+    table.flows = FLOWS;                                                                             \
+    table.features = FEATURES;                                                                       \
+    table.create = tp_serving_create;                                                                \
+    return &table;                                                                                   \
+  }
 
 #endif /* OAIO_TEST_PLUGIN_H_ */

@@ -22,21 +22,4 @@ static oaio_status wc_call(void* instance, oaio_call* call, oaio_error* error) {
   return g_api->complete(call, r);
 }
 
-static oaio_status wc_create(oaio_host* host, oaio_str config, void** instance, oaio_error* error) {
-  (void)config;
-  (void)error;
-  *instance = &g_instance;
-  return tp_register_target(host, WHERE_CALLED_NAME, sizeof(WHERE_CALLED_NAME) - 1, OAIO_FLOW_INVOKE);
-}
-
-#define tp_call wc_call
-static oaio_plugin_api table = {TEST_PLUGIN_TABLE_FIELDS(WHERE_CALLED_NAME)};
-#undef tp_call
-
-OAIO_PLUGIN_EXPORT const oaio_plugin_api* oaio_plugin_entry_v1(const oaio_host_api* api, uint32_t minor) {
-  (void)minor;
-  g_api = api;
-  table.features = WHERE_CALLED_FEATURES;
-  table.create = wc_create;
-  return &table;
-}
+TEST_PLUGIN_SERVING(WHERE_CALLED_NAME, OAIO_FLOW_INVOKE, WHERE_CALLED_FEATURES, wc_call)
