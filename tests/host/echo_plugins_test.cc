@@ -23,8 +23,9 @@ using test::FakeCall;
 using test::FakeHost;
 
 struct EchoCase {
-  std::string plugin;          // file and plugin name
+  std::string plugin;          // plugin name
   std::string default_target;  // config "target" default
+  std::string path;            // the library; "" = the example of that name
 };
 
 void PrintTo(const EchoCase& c, std::ostream* os) { *os << c.plugin; }
@@ -40,7 +41,8 @@ class EchoPluginTest : public ::testing::TestWithParam<EchoCase> {
   void SetUp() override {
     plugin_ = loader().find(GetParam().plugin);
     if (plugin_ == nullptr) {
-      auto r = loader().load(test::example_plugin_path(GetParam().plugin));
+      const EchoCase& c = GetParam();
+      auto r = loader().load(c.path.empty() ? test::example_plugin_path(c.plugin) : c.path);
       ASSERT_TRUE(r.ok()) << r.status().to_string();
       plugin_ = *r;
     }
@@ -227,6 +229,31 @@ TEST_P(EchoPluginTest, APayloadThatIsNotJsonFails) {
   }
 }
 
+// The C plugin skips plain text a block (16 or 8 bytes) at a time: a quote, backslash
+// or control character must be seen wherever it falls relative to a block.
+TEST_P(EchoPluginTest, StringsAreCheckedWhereverTheSpecialByteFalls) {
+  ASSERT_EQ(create("{}"), OAIO_OK);
+  for (std::size_t before = 0; before <= 40; ++before) {
+    const std::string lead(before, 'x'), tail(40 - before, 'y');
+    for (const std::string& special : {std::string("\\\""), std::string("\\\\"), std::string("\\n"),
+                                       std::string("\\u00e9"), std::string("\xc3\xa9")}) {
+      const std::string good = R"({"text":")" + lead + special + tail + R"(","n":1})";
+      auto c = call(good, false);
+      ASSERT_TRUE(c->wait_ended()) << good;
+      EXPECT_THAT(c->last(), HasSubstr(std::string("\"echo\":") + good)) << good;
+    }
+    for (const std::string& bad : {R"({"text":")" + lead + "\n" + tail + R"("})",     // raw control character
+                                   R"({"text":")" + lead + "\x01" + tail + R"("})",   // another one
+                                   R"({"text":")" + lead + "\"" + tail + R"("})",     // the string ends early
+                                   R"({"text":")" + lead + tail + R"(})",              // and never ends
+                                   R"({"text":")" + lead + tail + "\\"}) {           // ends in an escape
+      auto c = call(bad, false);
+      ASSERT_TRUE(c->wait_ended()) << bad;
+      EXPECT_EQ(c->last(), "fail 7 " + name() + ": payload is not valid JSON") << bad;
+    }
+  }
+}
+
 TEST_P(EchoPluginTest, DelayedCallCompletesFromThePluginsThread) {
   ASSERT_EQ(create(R"({"delay_ms":20,"chunk_size":2})"), OAIO_OK);
   auto c = call(R"({"text":"abc"})", true);
@@ -324,7 +351,10 @@ TEST_P(EchoPluginTest, ManyConcurrentCallsEachEndExactlyOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, EchoPluginTest,
-                         ::testing::Values(EchoCase{"echo_c", "echo"}, EchoCase{"echo_cpp", "echo-cpp"}),
+                         ::testing::Values(EchoCase{"echo_c", "echo", ""}, EchoCase{"echo_cpp", "echo-cpp", ""},
+                                           EchoCase{"echo_c_portable", "echo",
+                                                    std::string(OAIO_BINARY_DIR) +
+                                                        "/test-plugins/echo_c_portable/echo_c_portable.so"}),
                          [](const auto& p) { return p.param.plugin; });
 
 }  // namespace
