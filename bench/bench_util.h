@@ -17,11 +17,13 @@ using Clock = std::chrono::steady_clock;
 struct Latencies {
   std::vector<double> us;  // one sample per operation, microseconds
   void add(Clock::duration d) { us.push_back(std::chrono::duration<double, std::micro>(d).count()); }
-  double percentile(double p) {
+  // Leaves `us` in measuring order (median_round_difference_ns needs it).
+  double percentile(double p) const {
     if (us.empty()) return 0;
-    std::sort(us.begin(), us.end());
-    std::size_t i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size() - 1));
-    return us[i];
+    std::vector<double> sorted = us;
+    std::sort(sorted.begin(), sorted.end());
+    std::size_t i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1));
+    return sorted[i];
   }
 };
 
@@ -55,8 +57,10 @@ struct LatencyPath {
   Latencies lat;
 };
 
+constexpr int kInterleaveBlock = 50;
+
 inline void measure_interleaved(std::vector<LatencyPath>& paths, int calls) {
-  constexpr int kBlock = 50;
+  constexpr int kBlock = kInterleaveBlock;
   const int rounds = calls / kBlock + 1;
   for (int round = 0; round < rounds; ++round) {
     for (auto& p : paths) {
@@ -74,6 +78,24 @@ inline double mean_ns(const Latencies& l) {
   double sum = 0;
   for (double u : l.us) sum += u;
   return l.us.empty() ? 0 : sum * 1000 / static_cast<double>(l.us.size());
+}
+
+// The time path `a` adds per call over path `b`, both measured by measure_interleaved,
+// in nanoseconds: the median over rounds of the difference between the two paths' mean
+// latency in that round. A round's blocks run back to back, so load that comes and goes
+// lands on both, and a round it hit unevenly is an outlier the median ignores; the
+// difference of the overall means moves by tens of ns between runs on a shared VM.
+inline double median_round_difference_ns(const Latencies& a, const Latencies& b) {
+  const std::size_t rounds = std::min(a.us.size(), b.us.size()) / kInterleaveBlock;
+  std::vector<double> diffs;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    double sum = 0;
+    for (std::size_t i = r * kInterleaveBlock; i < (r + 1) * kInterleaveBlock; ++i) sum += a.us[i] - b.us[i];
+    diffs.push_back(sum * 1000 / kInterleaveBlock);
+  }
+  if (diffs.empty()) return 0;
+  std::nth_element(diffs.begin(), diffs.begin() + static_cast<std::ptrdiff_t>(diffs.size() / 2), diffs.end());
+  return diffs[diffs.size() / 2];
 }
 
 }  // namespace oaio::bench
