@@ -119,8 +119,10 @@ std::optional<CallError> Client::list_tools(std::chrono::milliseconds timeout, s
 }
 
 std::variant<int64_t, CallError> Client::call_tool(CallRequest req) {
-  Json params = {{"name", req.tool}, {"arguments", req.arguments.is_null() ? Json::object() : req.arguments}};
-  if (req.meta.is_object() && !req.meta.empty()) params["_meta"] = req.meta;
+  Json params = Json::object();
+  params["name"] = std::move(req.tool);
+  params["arguments"] = req.arguments.is_null() ? Json::object() : std::move(req.arguments);
+  if (req.meta.is_object() && !req.meta.empty()) params["_meta"] = std::move(req.meta);
   bool token = static_cast<bool>(req.on_progress);
   return request("tools/call", std::move(params), req.timeout, std::move(req.on_progress), std::move(req.on_done),
                  token);

@@ -110,26 +110,48 @@ std::vector<Message> parse_frame(std::string_view text, std::string* error) {
   return out;
 }
 
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// One JSON-RPC 2.0 message: {"jsonrpc":"2.0"} with `members` (name, value already
+// serialised) appended in order. Written around the values' own dumps because building
+// a Json object first deep-copies them: a tools/call request took ~17 k instructions
+// that way, more than half of it copying and freeing.
+std::string message(std::initializer_list<std::pair<std::string_view, std::string>> members) {
+  std::size_t size = 20;
+  for (const auto& [name, value] : members) size += name.size() + value.size() + 4;
+  std::string out;
+  out.reserve(size);
+  out += R"({"jsonrpc":"2.0")";
+  for (const auto& [name, value] : members) {
+    out += ",\"";
+    out += name;  // a constant member name, nothing to escape
+    out += "\":";
+    out += value;
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
 std::string make_request(int64_t id, std::string_view method, const Json& params) {
-  Json j = {{"jsonrpc", "2.0"}, {"id", id}, {"method", std::string(method)}};
-  if (!params.is_null()) j["params"] = params;
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (params.is_null()) return message({{"id", std::to_string(id)}, {"method", dump(std::string(method))}});
+  return message({{"id", std::to_string(id)}, {"method", dump(std::string(method))}, {"params", dump(params)}});
 }
 
 std::string make_notification(std::string_view method, const Json& params) {
-  Json j = {{"jsonrpc", "2.0"}, {"method", std::string(method)}};
-  if (!params.is_null()) j["params"] = params;
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (params.is_null()) return message({{"method", dump(std::string(method))}});
+  return message({{"method", dump(std::string(method))}, {"params", dump(params)}});
 }
 
 std::string make_result(const Json& id, const Json& result) {
-  return Json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}.dump(-1, ' ', false,
-                                                                         Json::error_handler_t::replace);
+  return message({{"id", dump(id)}, {"result", dump(result)}});
 }
 
-std::string make_error(const Json& id, int code, std::string_view message) {
-  return Json{{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", std::string(message)}}}}.dump(
-      -1, ' ', false, Json::error_handler_t::replace);
+std::string make_error(const Json& id, int code, std::string_view message_text) {
+  return message({{"id", dump(id)}, {"error", dump(Json{{"code", code}, {"message", std::string(message_text)}})}});
 }
 
 std::optional<int64_t> sniff_id(std::string_view head, std::string_view tail) {

@@ -79,6 +79,20 @@ TEST(McpJsonRpc, BuildsMessagesThatParseBack) {
   EXPECT_NO_THROW(make_request(1, "x", {{"s", std::string("\xff\xfe")}}));
 }
 
+TEST(McpJsonRpc, WritesCompactMessagesWithEveryMember) {
+  EXPECT_EQ(make_request(5, "tools/call", {{"name", "echo"}, {"arguments", {{"message", "h\"i"}}}}),
+            R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"arguments":{"message":"h\"i"},"name":"echo"}})");
+  EXPECT_EQ(make_request(6, "ping", Json()), R"({"jsonrpc":"2.0","id":6,"method":"ping"})");
+  EXPECT_EQ(make_notification("notifications/initialized", Json()),
+            R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  EXPECT_EQ(make_notification("notifications/cancelled", {{"requestId", 3}}),
+            R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}})");
+  EXPECT_EQ(make_result(Json("a\"b"), Json::object()), R"({"jsonrpc":"2.0","id":"a\"b","result":{}})");
+  EXPECT_EQ(make_error(Json(7), kMethodNotFound, "no \"x\""),
+            R"({"jsonrpc":"2.0","id":7,"error":{"code":-32601,"message":"no \"x\""}})");
+  EXPECT_EQ(make_request(1, "x", {{"s", std::string("\xff")}}), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"s\":\"\xEF\xBF\xBD\"}}");
+}
+
 TEST(McpJsonRpc, SniffsTheIdOfAnOversizedFrame) {
   EXPECT_EQ(sniff_id(R"({"jsonrpc":"2.0","id":42,"result":{"content":"xxxx)", ""), 42);
   EXPECT_EQ(sniff_id(R"({"result":{"content":[{"text":"xx)", R"(xx"}]},"jsonrpc":"2.0","id": 17})"), 17);
