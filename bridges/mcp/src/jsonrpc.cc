@@ -10,7 +10,8 @@ constexpr std::size_t kSniffBytes = 256;
 
 bool valid_id(const Json& id) { return id.is_number_integer() || id.is_string(); }
 
-std::optional<Message> decode_one(const Json& j, std::string* error) {
+// Takes the parts it keeps (params, id, result, error data) out of `j`.
+std::optional<Message> decode_one(Json& j, std::string* error) {
   if (!j.is_object()) {
     *error = "message is not a JSON object";
     return std::nullopt;
@@ -35,7 +36,7 @@ std::optional<Message> decode_one(const Json& j, std::string* error) {
         *error = "\"params\" is neither an object nor an array";
         return std::nullopt;
       }
-      m.params = *params;
+      m.params = std::move(*params);
     }
     if (id == j.end()) {
       m.kind = MessageKind::kNotification;
@@ -46,19 +47,19 @@ std::optional<Message> decode_one(const Json& j, std::string* error) {
       return std::nullopt;
     }
     m.kind = MessageKind::kRequest;
-    m.id = *id;
+    m.id = std::move(*id);
     return m;
   }
   if (id == j.end() || !(valid_id(*id) || id->is_null())) {
     *error = "response without a usable \"id\"";
     return std::nullopt;
   }
-  m.id = *id;
+  m.id = std::move(*id);
   auto result = j.find("result");
   auto err = j.find("error");
   if (result != j.end() && err == j.end()) {
     m.kind = MessageKind::kResult;
-    m.result = *result;
+    m.result = std::move(*result);
     return m;
   }
   if (err != j.end() && result == j.end() && err->is_object()) {
@@ -72,7 +73,7 @@ std::optional<Message> decode_one(const Json& j, std::string* error) {
     auto msg = err->find("message");
     if (msg != err->end() && msg->is_string()) m.error_message = msg->get<std::string>();
     auto data = err->find("data");
-    if (data != err->end()) m.error_data = *data;
+    if (data != err->end()) m.error_data = std::move(*data);
     return m;
   }
   *error = "response needs exactly one of \"result\" and \"error\"";
@@ -95,7 +96,7 @@ std::vector<Message> parse_frame(std::string_view text, std::string* error) {
       *error = "empty batch";
       return out;
     }
-    for (const Json& item : j) {
+    for (Json& item : j) {
       auto m = decode_one(item, error);
       if (!m) {
         out.clear();
