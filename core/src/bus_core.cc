@@ -52,6 +52,8 @@ Status panic(const char* what) { return Status::unavailable(std::string("handler
 
 BusCore::BusCore(std::shared_ptr<Transport> transport, BusOptions options)
     : transport_(std::move(transport)),
+      in_process_(transport_->capabilities().in_process),
+      carries_envelopes_(transport_->capabilities().carries_envelopes),
       options_(std::move(options)),
       logger_(options_.logger ? options_.logger : make_stderr_logger()),
       view_(std::make_unique<BusForwarder>(this)),
@@ -169,7 +171,7 @@ void BusCore::invoke_async(std::string_view target, Envelope&& request, CallOpti
   if (!subject.ok()) return done(subject.status());
   std::string inbox = transport_->new_inbox();
   request.reply_to = inbox;
-  OutgoingEnvelope out(*transport_);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   if (Status s = out.prepare(request); !s.ok()) return done(s.with_prefix("cannot encode request"));
 
   auto pending = std::make_shared<PendingInvoke>(call_context(), std::string(target), std::move(done));
@@ -194,7 +196,7 @@ std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, En
                                                     const CallOptions& options) {
   // In-process replies come on the calling thread anyway; without pull subscriptions
   // (or with the shared reply inbox) invoke_async does the work.
-  if (shut_down_ || transport_->capabilities().in_process) return std::nullopt;
+  if (shut_down_ || in_process_) return std::nullopt;
   std::string inbox = transport_->new_inbox();
   auto pull = transport_->subscribe_pull(inbox);
   if (!pull.ok() || !pull.value()) return std::nullopt;
@@ -202,7 +204,7 @@ std::optional<Result<Envelope>> BusCore::invoke_wait(std::string_view target, En
   auto subject = prepare_outbound(target, request, options);
   if (!subject.ok()) return subject.status();
   request.reply_to = inbox;
-  OutgoingEnvelope out(*transport_);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   if (Status s = out.prepare(request); !s.ok()) return s.with_prefix("cannot encode request");
   auto call = std::make_shared<WaitingInvoke>(call_context(), std::string(target), std::move(pull).value());
   register_call(call->id(), call);
@@ -233,7 +235,7 @@ CancelFn BusCore::stream_invoke_async(std::string_view target, Envelope&& reques
   auto hb = options.heartbeat.count();
   bool heartbeat_on = hb >= 250 && hb <= 60000;
   if (heartbeat_on) request.metadata[std::string(meta_key::kHeartbeatMs)] = std::to_string(hb);
-  OutgoingEnvelope out(*transport_);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   if (Status s = out.prepare(request); !s.ok()) {
     on_end(s.with_prefix("cannot encode request"));
     return noop;
@@ -325,7 +327,7 @@ Status BusCore::publish(Envelope&& event) {
   const std::string& tenant = event.tenant_id.empty() ? options_.tenant : event.tenant_id;
   if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
   if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
-  OutgoingEnvelope out(*transport_);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   OAIO_RETURN_IF_ERROR(out.prepare(event));
   const std::string subject = event_subject(options_.prefix, tenant, event.event_type);
   const std::string reply = event.reply_to;
@@ -640,7 +642,7 @@ void BusCore::reply_error(const Envelope& request, const Status& error, bool /*i
 
 Status BusCore::publish_reply(const std::string& reply_to, Envelope& frame) {
   if (shut_down_) return Status::transport("bus closed");
-  OutgoingEnvelope out(*transport_);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   OAIO_RETURN_IF_ERROR(out.prepare(frame));
   Status s = out.send(reply_to, {}, frame);
   if (s.ok()) replies_sent_.fetch_add(1, std::memory_order_relaxed);

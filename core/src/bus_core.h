@@ -138,6 +138,9 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void log(LogLevel level, const std::string& message) const;
 
   const std::shared_ptr<Transport> transport_;
+  // The transport's fixed capabilities, read once: capabilities() may take locks.
+  const bool in_process_;
+  const bool carries_envelopes_;
   const BusOptions options_;
   const std::shared_ptr<Logger> logger_;
   std::unique_ptr<Bus> view_;

@@ -20,8 +20,11 @@ namespace oaio::detail {
 // is registered or a subscription made; send() publishes.
 class OutgoingEnvelope {
  public:
+  // `carried`: the transport's carries_envelopes capability, which the bus reads once
+  // (a transport's capabilities() may take its connection's lock).
+  OutgoingEnvelope(Transport& transport, bool carried) : transport_(transport), carried_(carried) {}
   explicit OutgoingEnvelope(Transport& transport)
-      : transport_(transport), carried_(transport.capabilities().carries_envelopes) {}
+      : OutgoingEnvelope(transport, transport.capabilities().carries_envelopes) {}
 
   // Encodes *env, or settles it in place (envelope_settle.h) when the transport carries
   // envelopes. Fails as encode_envelope would.

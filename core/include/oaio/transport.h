@@ -49,6 +49,8 @@ struct TransportMessage {
 using MessageHandler = std::function<void(const TransportMessage&)>;
 
 // What a transport can do; the bus adapts its behaviour (e.g. [E1] needs headers).
+// `in_process` and `carries_envelopes` are fixed for a transport's life (the bus reads
+// them once); the others may change with the server it is connected to.
 struct TransportCapabilities {
   bool no_responders = false;     // the server reports "no responders" (503) to the reply inbox
   std::size_t max_payload = 0;    // largest message body the server accepts; 0 = unlimited
