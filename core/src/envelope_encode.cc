@@ -29,6 +29,14 @@ void append_int(std::int64_t v, std::string* out) {
   out->append(buf, res.ptr);
 }
 
+// A string value the encoder made itself (an id, a timestamp, the spec version):
+// plain ASCII, nothing to escape or check.
+void append_own_text(std::string_view text, std::string* out) {
+  out->push_back('"');
+  out->append(text);
+  out->push_back('"');
+}
+
 void append_uint(std::uint64_t v, std::string* out) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
@@ -42,14 +50,16 @@ Status append_fields(const Envelope& env, std::string* out) {
   using detail::bad_payload;
   using detail::bad_metadata_value;
   out->append(R"({"spec_version":)");
-  if (!append_json_string(env.spec_version.empty() ? kSpecVersion : std::string_view(env.spec_version), out)) {
+  if (env.spec_version.empty()) {
+    append_own_text(kSpecVersion, out);
+  } else if (!append_json_string(env.spec_version, out)) {
     return not_utf8("spec_version");
   }
   out->append(R"(,"schema_version":)");
   append_int(env.schema_version > 0 ? env.schema_version : kSchemaVersion, out);
   out->append(R"(,"event_id":)");
   if (env.event_id.empty()) {
-    append_json_string(new_event_id(), out);
+    append_own_text(new_event_id(), out);
   } else if (!append_json_string(env.event_id, out)) {
     return not_utf8("event_id");
   }
@@ -61,7 +71,7 @@ Status append_fields(const Envelope& env, std::string* out) {
   }
   out->append(R"(,"occurred_at":)");
   if (env.occurred_at.empty()) {
-    append_json_string(now_timestamp(), out);
+    append_own_text(now_timestamp(), out);
   } else if (!append_json_string(env.occurred_at, out)) {
     return not_utf8("occurred_at");
   }
