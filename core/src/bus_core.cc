@@ -309,29 +309,56 @@ Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view ta
 // ---------------------------------------------------------------------------------
 // Publish / subscribe
 
+// Publish: an event is checked, given the handled call's context when published
+// inside a handler, and sent. A transport that sends bytes gets it encoded as it is
+// (the encoder fills in the id, time and versions left empty), so publishing a kept
+// envelope copies nothing; one that carries envelopes gets an owned, settled one.
 Status BusCore::publish(Envelope&& event) {
   if (shut_down_) return Status::transport("bus closed");
-  if (event.event_type.empty()) return Status::invalid("publish needs an event_type");
-  OAIO_RETURN_IF_ERROR(check_subject_name("event type", event.event_type));
-  if (options_.propagate_context) {
-    if (const Call* parent = current_call()) {
-      std::string tenant = event.tenant_id;  // Publish never fills tenant_id (WIRE.md §6)
-      inherit_context(event, parent->request());
-      event.tenant_id = tenant;
-    }
+  if (const Call* parent = context_parent()) {
+    std::string tenant = event.tenant_id;  // Publish never fills tenant_id (WIRE.md §6)
+    inherit_context(event, parent->request());
+    event.tenant_id = tenant;
   }
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
+  std::string subject;
+  OAIO_RETURN_IF_ERROR(check_event(event, &subject));
+  if (!out.carried()) return send_event(out, subject, event);
   if (event.spec_version.empty()) event.spec_version = std::string(kSpecVersion);
   if (event.schema_version <= 0) event.schema_version = kSchemaVersion;
   if (event.event_id.empty()) event.event_id = new_event_id();
   if (event.occurred_at.empty()) event.occurred_at = now_timestamp();
+  OAIO_RETURN_IF_ERROR(out.prepare(event));
+  const std::string reply = event.reply_to;
+  OAIO_RETURN_IF_ERROR(out.send(subject, reply, event));
+  events_published_.fetch_add(1, std::memory_order_relaxed);
+  return Status();
+}
+
+Status BusCore::publish(const Envelope& event) {
+  if (shut_down_) return Status::transport("bus closed");
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
+  if (out.carried() || context_parent() != nullptr) return publish(Envelope(event));
+  std::string subject;
+  OAIO_RETURN_IF_ERROR(check_event(event, &subject));
+  return send_event(out, subject, event);
+}
+
+const Call* BusCore::context_parent() const { return options_.propagate_context ? current_call() : nullptr; }
+
+Status BusCore::check_event(const Envelope& event, std::string* subject) const {
+  if (event.event_type.empty()) return Status::invalid("publish needs an event_type");
+  OAIO_RETURN_IF_ERROR(check_subject_name("event type", event.event_type));
   const std::string& tenant = event.tenant_id.empty() ? options_.tenant : event.tenant_id;
   if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
   if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
-  OutgoingEnvelope out(*transport_, carries_envelopes_);
-  OAIO_RETURN_IF_ERROR(out.prepare(event));
-  const std::string subject = event_subject(options_.prefix, tenant, event.event_type);
-  const std::string reply = event.reply_to;
-  OAIO_RETURN_IF_ERROR(out.send(subject, reply, event));
+  *subject = event_subject(options_.prefix, tenant, event.event_type);
+  return Status();
+}
+
+Status BusCore::send_event(OutgoingEnvelope& out, const std::string& subject, const Envelope& event) {
+  OAIO_RETURN_IF_ERROR(out.prepare_encoded(event));
+  OAIO_RETURN_IF_ERROR(out.send_encoded(subject, event.reply_to));
   events_published_.fetch_add(1, std::memory_order_relaxed);
   return Status();
 }
@@ -711,7 +738,8 @@ Result<std::unique_ptr<ClientStream>> BusForwarder::stream_invoke(std::string_vi
                                                                   CallOptions options) {
   return core_->stream_invoke(target, std::move(request), options);
 }
-Status BusForwarder::publish(Envelope event) { return core_->publish(std::move(event)); }
+Status BusForwarder::publish(Envelope&& event) { return core_->publish(std::move(event)); }
+Status BusForwarder::publish(const Envelope& event) { return core_->publish(event); }
 Result<Subscription> BusForwarder::subscribe(std::string_view event_type, EventHandler handler,
                                              SubscribeOptions options) {
   return core_->subscribe(event_type, std::move(handler), std::move(options));

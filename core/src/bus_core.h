@@ -46,7 +46,8 @@ class BusForwarder final : public Bus {
                                StreamEndHandler on_end) override;
   Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
                                                       CallOptions options) override;
-  Status publish(Envelope event) override;
+  Status publish(Envelope&& event) override;
+  Status publish(const Envelope& event) override;
   Result<Subscription> subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options) override;
   Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options) override;
   void use(Middleware middleware) override;
@@ -88,6 +89,7 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope&& request,
                                                       CallOptions options);
   Status publish(Envelope&& event);
+  Status publish(const Envelope& event);
   Result<Subscription> subscribe(std::string_view event_type, EventHandler handler, SubscribeOptions options);
   Result<Subscription> subscribe_raw(std::string_view subject, EventHandler handler, SubscribeOptions options);
   void use(Middleware middleware);
@@ -126,6 +128,12 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   void reply_error(const Envelope& request, const Status& error, bool is_stream);
   // Sends one reply frame to the caller; may move from `frame`.
   Status publish_reply(const std::string& reply_to, Envelope& frame);
+  // Publish's parts (see publish): the call whose context an event inherits (null
+  // outside handlers or when propagation is off), the checks that also give the
+  // subject, and the encoded send.
+  const Call* context_parent() const;
+  Status check_event(const Envelope& event, std::string* subject) const;
+  Status send_event(OutgoingEnvelope& out, const std::string& subject, const Envelope& event);
   // Sends a prepared request to `subject` (moving from it when carried); the call's
   // replies go to `inbox` (given as the NATS reply subject too when [E1] fast-fail is on).
   Status send_request(const std::string& subject, const std::string& inbox, OutgoingEnvelope& out, Envelope& request);

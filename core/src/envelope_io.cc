@@ -15,6 +15,15 @@ Status OutgoingEnvelope::prepare(Envelope& env) {
 
 Status OutgoingEnvelope::send(std::string_view subject, std::string_view reply, Envelope& env) {
   if (carried_) return transport_.publish_envelope(subject, reply, std::move(env));
+  return send_encoded(subject, reply);
+}
+
+Status OutgoingEnvelope::prepare_encoded(const Envelope& env) {
+  bytes_.emplace();
+  return encode_envelope(env, bytes_->get());
+}
+
+Status OutgoingEnvelope::send_encoded(std::string_view subject, std::string_view reply) {
   return transport_.publish(subject, reply, bytes_->text());
 }
 

@@ -76,6 +76,117 @@ TEST_F(BusPubSubTest, PublishSetsNoFromFrameTypeOrTenantAndCarriesReplyTo) {
   EXPECT_FALSE(got->event_id.empty());
 }
 
+// publish(const Envelope&): the kept event is sent as publish(Envelope&&) would send a
+// copy of it (with a carrying transport a copy is made; with a byte transport, the
+// `codec.` build of this suite, it is encoded as it is) and is left unchanged.
+TEST_F(BusPubSubTest, AKeptEventCanBePublishedAgainAndIsLeftAsItIs) {
+  std::mutex mu;
+  std::vector<Envelope> got;
+  auto sub = server_->subscribe("kept.event", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    got.push_back(e);
+  });
+  ASSERT_TRUE(sub.ok());
+  Envelope kept;
+  kept.event_type = "kept.event";
+  kept.payload = R"({"n":1})";
+  kept.session_id = "s-1";
+  kept.metadata["biz.key"] = R"("v")";
+  const Envelope before = kept;
+  ASSERT_TRUE(client_->publish(static_cast<const Envelope&>(kept)).ok());
+  ASSERT_TRUE(client_->publish(static_cast<const Envelope&>(kept)).ok());
+  ASSERT_TRUE(client_->publish(Envelope(kept)).ok());  // the consuming overload, for comparison
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return got.size() == 3;
+  }));
+  std::lock_guard lock(mu);
+  for (const Envelope& e : got) {
+    EXPECT_EQ(e.payload, R"({"n":1})");
+    EXPECT_EQ(e.session_id, "s-1");
+    EXPECT_EQ(e.metadata, before.metadata);
+    EXPECT_EQ(e.spec_version, "acp/1.0");
+    EXPECT_EQ(e.schema_version, 1);
+    EXPECT_EQ(e.event_id.size(), 36u);
+    EXPECT_TRUE(parse_timestamp(e.occurred_at).has_value()) << e.occurred_at;
+  }
+  EXPECT_NE(got[0].event_id, got[1].event_id);  // each publish gets an id of its own
+  EXPECT_NE(got[1].event_id, got[2].event_id);
+  // Left as it was.
+  EXPECT_TRUE(kept.event_id.empty());
+  EXPECT_TRUE(kept.occurred_at.empty());
+  EXPECT_EQ(kept.spec_version, before.spec_version);
+  EXPECT_EQ(kept.schema_version, before.schema_version);
+  EXPECT_EQ(kept.payload, before.payload);
+  EXPECT_EQ(kept.metadata, before.metadata);
+}
+
+TEST_F(BusPubSubTest, AKeptEventKeepsItsOwnIdsAndIsRefusedLikeAnyOther) {
+  std::mutex mu;
+  std::optional<Envelope> got;
+  auto sub = server_->subscribe("kept.ids", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    got = e;
+  });
+  Envelope kept;
+  kept.event_type = "kept.ids";
+  kept.event_id = "0192b6a5-7c1e-7000-8000-000000000001";
+  kept.occurred_at = "2026-11-22T06:00:00.5Z";
+  ASSERT_TRUE(client_->publish(static_cast<const Envelope&>(kept)).ok());
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return got.has_value();
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(got->event_id, kept.event_id);
+    EXPECT_EQ(got->occurred_at, kept.occurred_at);
+  }
+  Envelope bad = kept;
+  bad.event_type = "a b";
+  EXPECT_THAT(client_->publish(static_cast<const Envelope&>(bad)).message(), HasSubstr("event type"));
+  bad = kept;
+  bad.tenant_id = "t.*";
+  EXPECT_THAT(client_->publish(static_cast<const Envelope&>(bad)).message(), HasSubstr("tenant"));
+  bad = kept;
+  bad.payload = "{not json";  // as the strict encoder refuses it for any publish
+  EXPECT_EQ(client_->publish(static_cast<const Envelope&>(bad)).code(), ErrorCode::kCodecFailure);
+  EXPECT_EQ(client_->publish(Envelope(bad)).code(), ErrorCode::kCodecFailure);
+  bad = kept;
+  bad.event_type.clear();
+  EXPECT_EQ(client_->publish(static_cast<const Envelope&>(bad)).code(), ErrorCode::kInvalidRequest);
+}
+
+// Inside a handler a kept event is copied, so it can take the handled call's context.
+TEST_F(BusPubSubTest, AKeptEventPublishedInAHandlerInheritsTheCallsContext) {
+  std::mutex mu;
+  std::optional<Envelope> got;
+  auto sub = client_->subscribe("from.handler", [&](const Envelope& e) {
+    std::lock_guard lock(mu);
+    got = e;
+  });
+  Envelope kept;
+  kept.event_type = "from.handler";
+  auto h = server_->handle_invoke("notify", sync_invoke([&](Call&) -> Result<Envelope> {
+                                    Status s = server_->publish(static_cast<const Envelope&>(kept));
+                                    if (!s.ok()) return s;
+                                    return result_payload("{}");
+                                  }));
+  ASSERT_TRUE(sub.ok() && h.ok());
+  Envelope req;
+  req.session_id = "s-7";
+  req.conversation_id = "c-7";
+  ASSERT_TRUE(client_->invoke("notify", req).ok());
+  ASSERT_TRUE(test::wait_until([&] {
+    std::lock_guard lock(mu);
+    return got.has_value();
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(got->session_id, "s-7");
+  EXPECT_EQ(got->conversation_id, "c-7");
+  EXPECT_TRUE(kept.session_id.empty());
+}
+
 TEST_F(BusPubSubTest, TenantEventsUseTheTenantSubject) {
   auto tenant_bus = test::open_bus(transport_, test::bus_options("t", "acme"));
   std::atomic<int> tenant_got{0}, plain_got{0};

@@ -178,8 +178,14 @@ class Bus {
   virtual Result<std::unique_ptr<ClientStream>> stream_invoke(std::string_view target, Envelope request,
                                                               CallOptions options = {}) = 0;
 
-  // Publish (WIRE.md §6). event_type must be set and a valid subject name.
-  virtual Status publish(Envelope event) = 0;
+  // Publish (WIRE.md §6). event_type must be set and a valid subject name. What is
+  // left empty (event_id, occurred_at, spec and schema version) is filled in what is
+  // sent; inside a handler the event also gets the handled call's context.
+  virtual Status publish(Envelope&& event) = 0;
+  // The same, leaving `event` as it is, so it can be published again (each time with
+  // a fresh event_id and occurred_at if those are empty). Over a transport that sends
+  // bytes (NATS) the event is encoded as it is, without a copy.
+  virtual Status publish(const Envelope& event) = 0;
   Status publish(std::string_view event_type, std::string payload_json);
   // Subscribe to one event type under the configured tenant. Events of one subscription
   // are handled one at a time, in arrival order.
