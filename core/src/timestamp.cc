@@ -3,6 +3,8 @@
 // leniently (any fraction length, Z or a ±hh:mm offset) then normalised to UTC.
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,19 +86,14 @@ bool take_char(std::string_view text, std::size_t* pos, char c) {
   return true;
 }
 
-}  // namespace
-
-std::string format_timestamp(SysNanos t) {
-  const std::int64_t ns = t.time_since_epoch().count();
-  const std::int64_t secs = floor_div(ns, kNanosPerSecond);
-  const std::int64_t nanos = ns - secs * kNanosPerSecond;
+// "YYYY-MM-DDTHH:MM:SS" of a Unix second.
+constexpr std::size_t kSecondTextSize = 19;
+void put_second(std::int64_t secs, char* out) {
   const std::int64_t days = floor_div(secs, kSecondsPerDay);
   const std::int64_t sod = secs - days * kSecondsPerDay;
   const Civil c = civil_from_days(days);
-
   // int64 nanoseconds span 1677..2262, so the year always has four digits.
-  char buf[32];
-  char* p = put_digits(buf, c.year, 4);
+  char* p = put_digits(out, c.year, 4);
   *p++ = '-';
   p = put_digits(p, c.month, 2);
   *p++ = '-';
@@ -106,7 +103,27 @@ std::string format_timestamp(SysNanos t) {
   *p++ = ':';
   p = put_digits(p, sod / 60 % 60, 2);
   *p++ = ':';
-  p = put_digits(p, sod % 60, 2);
+  put_digits(p, sod % 60, 2);
+}
+
+}  // namespace
+
+std::string format_timestamp(SysNanos t) {
+  const std::int64_t ns = t.time_since_epoch().count();
+  const std::int64_t secs = floor_div(ns, kNanosPerSecond);
+  const std::int64_t nanos = ns - secs * kNanosPerSecond;
+
+  // Every envelope sent gets the current time, and the calendar part changes once a
+  // second: each thread keeps the last second it formatted (most of the cost).
+  thread_local std::int64_t last_secs = std::numeric_limits<std::int64_t>::min();
+  thread_local char last_text[kSecondTextSize];
+  if (secs != last_secs) {
+    put_second(secs, last_text);
+    last_secs = secs;
+  }
+  char buf[32];
+  std::memcpy(buf, last_text, kSecondTextSize);
+  char* p = buf + kSecondTextSize;
   if (nanos != 0) {
     // Go's RFC3339Nano: nine digits, trailing zeros removed, no bare '.'.
     *p++ = '.';

@@ -42,6 +42,20 @@ TEST(TimestampTest, FormatsCalendarEdges) {
   EXPECT_EQ(format_timestamp(at(4102444799)), "2099-12-31T23:59:59Z");
 }
 
+// Each thread reuses the calendar text of the last second it formatted: going back and
+// forth across seconds, days and 1970 must never show a stale one.
+TEST(TimestampTest, FormatsAlternatingSecondsAndDaysExactly) {
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(format_timestamp(at(kBase, 5)), "2026-05-02T10:00:00.000000005Z");
+    EXPECT_EQ(format_timestamp(at(kBase + 1)), "2026-05-02T10:00:01Z");
+    EXPECT_EQ(format_timestamp(at(kBase, 6)), "2026-05-02T10:00:00.000000006Z");
+    EXPECT_EQ(format_timestamp(at(kBase + 50400 - 1, 1)), "2026-05-02T23:59:59.000000001Z");
+    EXPECT_EQ(format_timestamp(at(kBase + 50400)), "2026-05-03T00:00:00Z");
+    EXPECT_EQ(format_timestamp(at(-1)), "1969-12-31T23:59:59Z");
+    EXPECT_EQ(format_timestamp(at(0, 1)), "1970-01-01T00:00:00.000000001Z");
+  }
+}
+
 TEST(TimestampTest, ParsesWhatPeersSend) {
   EXPECT_EQ(normalise("2026-05-02T10:00:00Z"), "2026-05-02T10:00:00Z");
   EXPECT_EQ(normalise("2026-05-02T10:00:00.123456Z"), "2026-05-02T10:00:00.123456Z");  // Python: 6 digits
