@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "envelope_rules.h"
+#include "generated_text.h"
 #include "json_write.h"
 #include "oaio/envelope.h"
 
@@ -59,7 +60,9 @@ Status append_fields(const Envelope& env, std::string* out) {
   append_int(env.schema_version > 0 ? env.schema_version : kSchemaVersion, out);
   out->append(R"(,"event_id":)");
   if (env.event_id.empty()) {
-    append_own_text(new_event_id(), out);
+    char id[detail::kEventIdSize];
+    detail::write_new_event_id(id);
+    append_own_text({id, sizeof id}, out);
   } else if (!append_json_string(env.event_id, out)) {
     return not_utf8("event_id");
   }
@@ -71,7 +74,8 @@ Status append_fields(const Envelope& env, std::string* out) {
   }
   out->append(R"(,"occurred_at":)");
   if (env.occurred_at.empty()) {
-    append_own_text(now_timestamp(), out);
+    char now[detail::kTimestampMaxSize];
+    append_own_text({now, detail::write_now_timestamp(now)}, out);
   } else if (!append_json_string(env.occurred_at, out)) {
     return not_utf8("occurred_at");
   }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "generated_text.h"
 #include "oaio/envelope.h"
 #include "os_random.h"
 
@@ -66,7 +67,9 @@ void write_hex(std::uint64_t v, int digits, char* out) {
 
 }  // namespace
 
-std::string new_event_id() {
+namespace detail {
+
+void write_new_event_id(char (&buf)[kEventIdSize]) {
   Generator& g = generator();
   std::uint64_t ms, a, b;
   {
@@ -92,7 +95,6 @@ std::string new_event_id() {
     b = g.rand_b;
   }
   // xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx, y in 8..b (variant 10).
-  char buf[36];
   write_hex(ms >> 16, 8, buf);
   buf[8] = '-';
   write_hex(ms & 0xFFFF, 4, buf + 9);
@@ -102,6 +104,13 @@ std::string new_event_id() {
   write_hex(0x8000 | (b >> 48), 4, buf + 19);  // b >> 48 is 14 bits
   buf[23] = '-';
   write_hex(b & 0xFFFFFFFFFFFF, 12, buf + 24);
+}
+
+}  // namespace detail
+
+std::string new_event_id() {
+  char buf[detail::kEventIdSize];
+  detail::write_new_event_id(buf);
   return std::string(buf, sizeof buf);
 }
 

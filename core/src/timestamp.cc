@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "generated_text.h"
 #include "oaio/envelope.h"
 
 namespace oaio {
@@ -108,7 +109,9 @@ void put_second(std::int64_t secs, char* out) {
 
 }  // namespace
 
-std::string format_timestamp(SysNanos t) {
+namespace detail {
+
+std::size_t write_timestamp(SysNanos t, char (&buf)[kTimestampMaxSize]) {
   const std::int64_t ns = t.time_since_epoch().count();
   const std::int64_t secs = floor_div(ns, kNanosPerSecond);
   const std::int64_t nanos = ns - secs * kNanosPerSecond;
@@ -121,7 +124,6 @@ std::string format_timestamp(SysNanos t) {
     put_second(secs, last_text);
     last_secs = secs;
   }
-  char buf[32];
   std::memcpy(buf, last_text, kSecondTextSize);
   char* p = buf + kSecondTextSize;
   if (nanos != 0) {
@@ -132,11 +134,23 @@ std::string format_timestamp(SysNanos t) {
     while (p > frac && p[-1] == '0') --p;
   }
   *p++ = 'Z';
-  return std::string(buf, static_cast<std::size_t>(p - buf));
+  return static_cast<std::size_t>(p - buf);
+}
+
+std::size_t write_now_timestamp(char (&buf)[kTimestampMaxSize]) {
+  return write_timestamp(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()), buf);
+}
+
+}  // namespace detail
+
+std::string format_timestamp(SysNanos t) {
+  char buf[detail::kTimestampMaxSize];
+  return std::string(buf, detail::write_timestamp(t, buf));
 }
 
 std::string now_timestamp() {
-  return format_timestamp(std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()));
+  char buf[detail::kTimestampMaxSize];
+  return std::string(buf, detail::write_now_timestamp(buf));
 }
 
 std::optional<SysNanos> parse_timestamp(std::string_view text) {
