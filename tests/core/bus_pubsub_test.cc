@@ -15,6 +15,31 @@ using ::testing::HasSubstr;
 
 class BusPubSubTest : public test::BusPair {};
 
+// The first event of one type that a bus receives, for a test to wait for.
+class FirstEvent {
+ public:
+  FirstEvent(Bus& bus, std::string_view event_type)
+      : sub_(bus.subscribe(event_type, [this](const Envelope& e) {
+          std::lock_guard lock(mu_);
+          if (!got_) got_ = e;
+        })) {}
+  bool subscribed() const { return sub_.ok(); }
+  // The event, or nullopt when none came within test::wait_until's time.
+  std::optional<Envelope> wait() {
+    (void)test::wait_until([&] {
+      std::lock_guard lock(mu_);
+      return got_.has_value();
+    });
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::optional<Envelope> got_;
+  Result<Subscription> sub_;  // last: unsubscribed before the members its handler uses go
+};
+
 TEST_F(BusPubSubTest, EveryPlainSubscriberGetsEveryEventInOrder) {
   std::mutex mu;
   std::vector<std::string> a, b;
@@ -122,26 +147,17 @@ TEST_F(BusPubSubTest, AKeptEventCanBePublishedAgainAndIsLeftAsItIs) {
 }
 
 TEST_F(BusPubSubTest, AKeptEventKeepsItsOwnIdsAndIsRefusedLikeAnyOther) {
-  std::mutex mu;
-  std::optional<Envelope> got;
-  auto sub = server_->subscribe("kept.ids", [&](const Envelope& e) {
-    std::lock_guard lock(mu);
-    got = e;
-  });
+  FirstEvent first(*server_, "kept.ids");
+  ASSERT_TRUE(first.subscribed());
   Envelope kept;
   kept.event_type = "kept.ids";
   kept.event_id = "0192b6a5-7c1e-7000-8000-000000000001";
   kept.occurred_at = "2026-11-22T06:00:00.5Z";
   ASSERT_TRUE(client_->publish(static_cast<const Envelope&>(kept)).ok());
-  ASSERT_TRUE(test::wait_until([&] {
-    std::lock_guard lock(mu);
-    return got.has_value();
-  }));
-  {
-    std::lock_guard lock(mu);
-    EXPECT_EQ(got->event_id, kept.event_id);
-    EXPECT_EQ(got->occurred_at, kept.occurred_at);
-  }
+  std::optional<Envelope> got = first.wait();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->event_id, kept.event_id);
+  EXPECT_EQ(got->occurred_at, kept.occurred_at);
   Envelope bad = kept;
   bad.event_type = "a b";
   EXPECT_THAT(client_->publish(static_cast<const Envelope&>(bad)).message(), HasSubstr("event type"));
@@ -159,12 +175,7 @@ TEST_F(BusPubSubTest, AKeptEventKeepsItsOwnIdsAndIsRefusedLikeAnyOther) {
 
 // Inside a handler a kept event is copied, so it can take the handled call's context.
 TEST_F(BusPubSubTest, AKeptEventPublishedInAHandlerInheritsTheCallsContext) {
-  std::mutex mu;
-  std::optional<Envelope> got;
-  auto sub = client_->subscribe("from.handler", [&](const Envelope& e) {
-    std::lock_guard lock(mu);
-    got = e;
-  });
+  FirstEvent first(*client_, "from.handler");
   Envelope kept;
   kept.event_type = "from.handler";
   auto h = server_->handle_invoke("notify", sync_invoke([&](Call&) -> Result<Envelope> {
@@ -172,16 +183,13 @@ TEST_F(BusPubSubTest, AKeptEventPublishedInAHandlerInheritsTheCallsContext) {
                                     if (!s.ok()) return s;
                                     return result_payload("{}");
                                   }));
-  ASSERT_TRUE(sub.ok() && h.ok());
+  ASSERT_TRUE(first.subscribed() && h.ok());
   Envelope req;
   req.session_id = "s-7";
   req.conversation_id = "c-7";
   ASSERT_TRUE(client_->invoke("notify", req).ok());
-  ASSERT_TRUE(test::wait_until([&] {
-    std::lock_guard lock(mu);
-    return got.has_value();
-  }));
-  std::lock_guard lock(mu);
+  std::optional<Envelope> got = first.wait();
+  ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->session_id, "s-7");
   EXPECT_EQ(got->conversation_id, "c-7");
   EXPECT_TRUE(kept.session_id.empty());
