@@ -310,9 +310,9 @@ Result<std::unique_ptr<ClientStream>> BusCore::stream_invoke(std::string_view ta
 // Publish / subscribe
 
 // Publish: an event is checked, given the handled call's context when published
-// inside a handler, and sent. A transport that sends bytes gets it encoded as it is
-// (the encoder fills in the id, time and versions left empty), so publishing a kept
-// envelope copies nothing; one that carries envelopes gets an owned, settled one.
+// inside a handler, and sent. What is left empty (id, time, versions) is filled by the
+// encoder, or by settling where the transport carries envelopes. A kept envelope is
+// encoded as it is, without a copy, unless the bus must change it or hand it over.
 Status BusCore::publish(Envelope&& event) {
   if (shut_down_) return Status::transport("bus closed");
   if (const Call* parent = context_parent()) {
@@ -320,28 +320,26 @@ Status BusCore::publish(Envelope&& event) {
     inherit_context(event, parent->request());
     event.tenant_id = tenant;
   }
-  OutgoingEnvelope out(*transport_, carries_envelopes_);
   std::string subject;
   OAIO_RETURN_IF_ERROR(check_event(event, &subject));
-  if (!out.carried()) return send_event(out, subject, event);
-  if (event.spec_version.empty()) event.spec_version = std::string(kSpecVersion);
-  if (event.schema_version <= 0) event.schema_version = kSchemaVersion;
-  if (event.event_id.empty()) event.event_id = new_event_id();
-  if (event.occurred_at.empty()) event.occurred_at = now_timestamp();
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
   OAIO_RETURN_IF_ERROR(out.prepare(event));
-  const std::string reply = event.reply_to;
+  const std::string reply = event.reply_to;  // send may move `event` away
   OAIO_RETURN_IF_ERROR(out.send(subject, reply, event));
   events_published_.fetch_add(1, std::memory_order_relaxed);
   return Status();
 }
 
 Status BusCore::publish(const Envelope& event) {
+  if (carries_envelopes_ || context_parent() != nullptr) return publish(Envelope(event));
   if (shut_down_) return Status::transport("bus closed");
-  OutgoingEnvelope out(*transport_, carries_envelopes_);
-  if (out.carried() || context_parent() != nullptr) return publish(Envelope(event));
   std::string subject;
   OAIO_RETURN_IF_ERROR(check_event(event, &subject));
-  return send_event(out, subject, event);
+  OutgoingEnvelope out(*transport_, carries_envelopes_);
+  OAIO_RETURN_IF_ERROR(out.prepare_encoded(event));
+  OAIO_RETURN_IF_ERROR(out.send_encoded(subject, event.reply_to));
+  events_published_.fetch_add(1, std::memory_order_relaxed);
+  return Status();
 }
 
 const Call* BusCore::context_parent() const { return options_.propagate_context ? current_call() : nullptr; }
@@ -353,13 +351,6 @@ Status BusCore::check_event(const Envelope& event, std::string* subject) const {
   if (!tenant.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("tenant", tenant));
   if (!event.reply_to.empty()) OAIO_RETURN_IF_ERROR(check_subject_name("reply_to", event.reply_to));
   *subject = event_subject(options_.prefix, tenant, event.event_type);
-  return Status();
-}
-
-Status BusCore::send_event(OutgoingEnvelope& out, const std::string& subject, const Envelope& event) {
-  OAIO_RETURN_IF_ERROR(out.prepare_encoded(event));
-  OAIO_RETURN_IF_ERROR(out.send_encoded(subject, event.reply_to));
-  events_published_.fetch_add(1, std::memory_order_relaxed);
   return Status();
 }
 

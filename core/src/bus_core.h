@@ -129,11 +129,10 @@ class BusCore final : public std::enable_shared_from_this<BusCore>, private Call
   // Sends one reply frame to the caller; may move from `frame`.
   Status publish_reply(const std::string& reply_to, Envelope& frame);
   // Publish's parts (see publish): the call whose context an event inherits (null
-  // outside handlers or when propagation is off), the checks that also give the
-  // subject, and the encoded send.
+  // outside handlers or when propagation is off), and the checks that also give the
+  // subject.
   const Call* context_parent() const;
   Status check_event(const Envelope& event, std::string* subject) const;
-  Status send_event(OutgoingEnvelope& out, const std::string& subject, const Envelope& event);
   // Sends a prepared request to `subject` (moving from it when carried); the call's
   // replies go to `inbox` (given as the NATS reply subject too when [E1] fast-fail is on).
   Status send_request(const std::string& subject, const std::string& inbox, OutgoingEnvelope& out, Envelope& request);

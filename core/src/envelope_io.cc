@@ -9,8 +9,7 @@ namespace oaio::detail {
 
 Status OutgoingEnvelope::prepare(Envelope& env) {
   if (carried_) return settle_envelope(&env);
-  bytes_.emplace();
-  return encode_envelope(env, bytes_->get());
+  return prepare_encoded(env);
 }
 
 Status OutgoingEnvelope::send(std::string_view subject, std::string_view reply, Envelope& env) {

@@ -34,12 +34,10 @@ class OutgoingEnvelope {
   // moved from. `env` is the envelope prepared, unchanged since.
   Status send(std::string_view subject, std::string_view reply, Envelope& env);
 
-  // True when the transport takes envelopes whole; then only prepare() and send() can
-  // be used, since what is sent must be an envelope the bus owns.
-  bool carried() const { return carried_; }
   // Encodes `env` as it is, for an envelope its owner keeps: no copy, and the encoder
   // fills in what is left empty (event_id, occurred_at, the versions). Fails as
-  // encode_envelope would. REQUIRES: !carried().
+  // encode_envelope would. REQUIRES: the transport does not carry envelopes (what it
+  // takes must be an envelope the bus owns; use prepare() and send()).
   Status prepare_encoded(const Envelope& env);
   // Publishes what prepare_encoded() made ready.
   Status send_encoded(std::string_view subject, std::string_view reply);
